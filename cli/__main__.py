@@ -1,0 +1,3 @@
+from mi_exercise.commands import main
+
+main()

@@ -1,0 +1,39 @@
+"""Where the content folders (exercises, graders, templates, site) live.
+
+In a checkout (and an editable install) they sit beside cli/ at the repository root; a wheel
+carries them inside the package as mi_exercise/_content/<folder>. MI_EXERCISE_CONTENT points
+at another root (an instructor's own copy of the course).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def content_root() -> Path:
+    override = os.environ.get("MI_EXERCISE_CONTENT")
+    if override:
+        return Path(override).resolve()
+    bundled = PACKAGE_DIR / "_content"
+    if (bundled / "exercises").is_dir():
+        return bundled
+    return PACKAGE_DIR.parent
+
+
+def exercises_dir(root: Path | None = None) -> Path:
+    return (root or content_root()) / "exercises"
+
+
+def graders_dir(root: Path | None = None) -> Path:
+    return (root or content_root()) / "graders"
+
+
+def templates_dir(root: Path | None = None) -> Path:
+    return (root or content_root()) / "templates"
+
+
+def site_assets_dir(root: Path | None = None) -> Path:
+    return (root or content_root()) / "site"

@@ -1,0 +1,133 @@
+"""Run one exercise's hidden grader against one learner file: the heart of `check`.
+
+The trusted side (this process: pytest, the grader, the reference) never imports the learner's
+file; the worker does. The worker is spawned before pytest starts, so that its torch import
+overlaps the grader's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mi_exercise.catalog.model import Exercise
+from mi_exercise.runner.outcomes import Outcome
+from mi_exercise.runner.proxy import Clock, Submission, WorkerConfig
+
+PYTEST_INI = Path(__file__).with_name("pytest.ini")
+
+
+@dataclass
+class CheckResult:
+    slug: str
+    learner_file: str
+    device: str
+    tests: list = field(default_factory=list)  # list[TestResult]
+    seconds: float = 0.0
+    started_at: str = ""
+    problem: str = ""  # a problem with the grader itself (collection failed)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.tests) and not self.problem and all(t.outcome is Outcome.PASSED for t in self.tests)
+
+    @property
+    def n_passed(self) -> int:
+        return sum(t.outcome is Outcome.PASSED for t in self.tests)
+
+    @property
+    def points(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    @property
+    def max_points(self) -> float:
+        return sum(t.max_points for t in self.tests)
+
+    @property
+    def status(self) -> str:
+        if self.problem:
+            return "grader error"
+        return "passed" if self.passed else "failed"
+
+    def to_dict(self) -> dict:
+        return {
+            "slug": self.slug, "status": self.status, "passed": self.passed, "device": self.device,
+            "learner_file": self.learner_file, "tests_passed": self.n_passed, "tests_total": len(self.tests),
+            "points": self.points, "max_points": self.max_points, "seconds": round(self.seconds, 3),
+            "started_at": self.started_at, "problem": self.problem,
+            "tests": [t.to_dict() for t in self.tests],
+        }
+
+
+def resolve_device(requested: str, exercise: Exercise) -> str:
+    """'auto' is resolved by the worker (it has torch loaded); an exercise may pin the CPU."""
+    if exercise.device == "cpu":
+        return "cpu"
+    return requested
+
+
+def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", sandbox: list[str] | None = None,
+              reference_path: Path | None = None) -> CheckResult:
+    learner_file = Path(learner_file).resolve()
+    started = time.monotonic()
+    limits = exercise.limits
+    config = WorkerConfig(
+        learner_file=learner_file,
+        module_name=exercise.module_name,
+        device=resolve_device(device, exercise),
+        memory_mb=limits.memory_mb,
+        preload=exercise.needs,
+        output_kb=limits.output_kb,
+        sandbox=sandbox,
+    )
+    clock = Clock(test_seconds=limits.test_seconds, check_seconds=limits.check_seconds)
+    submission = Submission(config, clock)
+    submission.start()  # first, so the worker's torch import overlaps ours
+    import pytest
+
+    from mi_exercise.runner.plugin import GradingPlugin
+
+    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path)
+    grader_files = [str(p) for p in exercise.grader_files]
+    result = CheckResult(slug=exercise.slug, learner_file=str(learner_file), device=config.device,
+                         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    if not grader_files:
+        result.problem = f"no grader (test_*.py) in {exercise.grader_dir}"
+        submission.close()
+        return result
+    args = [
+        *grader_files,
+        "-c", str(PYTEST_INI),
+        "--rootdir", str(exercise.grader_dir),
+        "--import-mode=importlib",
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "-p", "no:warnings",
+        "-p", "no:stepwise",
+        "-p", "no:logging",
+        "--capture=no",
+        # a backstop for a grader that hangs on its own; learner calls have their own limits
+        "--timeout", str(int(limits.test_seconds * 3 + 120)),
+        "-o", "timeout_method=signal",
+    ]
+    env_before = os.environ.get("PYTEST_CURRENT_TEST")
+    try:
+        pytest.main(args, plugins=[plugin])
+    finally:
+        if env_before is None:
+            os.environ.pop("PYTEST_CURRENT_TEST", None)
+        try:
+            result.device = submission._worker.device or config.device
+        except AttributeError:
+            pass
+        submission.close()
+    result.tests = plugin.results
+    if plugin.collect_errors:
+        result.problem = "the grader could not be loaded:\n" + "\n".join(plugin.collect_errors)[-3000:]
+    elif not plugin.results:
+        result.problem = "the grader has no tests"
+    result.seconds = time.monotonic() - started
+    return result

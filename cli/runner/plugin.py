@@ -1,0 +1,127 @@
+"""The pytest plugin that runs one grader in the trusted process.
+
+It provides the graders' fixtures, starts each test's clock, and turns every test's end into
+a TestResult (outcome, learner-facing message, seconds, points, captured learner output).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mi_exercise.feedback.compare import GradingFailure
+from mi_exercise.runner.outcomes import Outcome, SubmissionProblem
+from mi_exercise.runner.proxy import Clock, Submission
+
+
+@dataclass
+class TestResult:
+    name: str
+    outcome: Outcome
+    message: str = ""
+    seconds: float = 0.0
+    points: float = 0.0
+    max_points: float = 1.0
+    output: str = ""
+    detail: str = ""  # the full pytest report, shown with -v
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "outcome": self.outcome.value, "message": self.message,
+            "seconds": round(self.seconds, 4), "points": self.points, "max_points": self.max_points,
+            "output": self.output,
+        }
+
+
+_reference_cache: dict[Path, object] = {}
+
+
+def load_reference(path: Path):
+    """Import a reference solution on the trusted side, once per process."""
+    path = path.resolve()
+    if path not in _reference_cache:
+        name = "mi_exercise_reference_" + "_".join(path.parent.parts[-2:]).replace("-", "_")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        _reference_cache[path] = module
+    return _reference_cache[path]
+
+
+def classify(exc: BaseException) -> tuple[Outcome, str]:
+    if isinstance(exc, SubmissionProblem):
+        return exc.outcome, str(exc)
+    if isinstance(exc, GradingFailure):
+        return Outcome.FAILED, str(exc)
+    if isinstance(exc, AssertionError):
+        text = str(exc).strip() or "an assertion in the grader failed"
+        return Outcome.FAILED, text
+    return Outcome.GRADER_ERROR, f"the grader could not judge this result: {type(exc).__name__}: {exc}"
+
+
+class GradingPlugin:
+    def __init__(self, exercise, submission: Submission, clock: Clock, reference_path: Path):
+        # underscore names: pytest reads every public attribute of a plugin as a possible fixture
+        self._exercise = exercise
+        self._submission = submission
+        self._clock = clock
+        self._reference_path = reference_path
+        self.results: list[TestResult] = []
+        self.collect_errors: list[str] = []
+
+    # -- fixtures -------------------------------------------------------------------------
+    @pytest.fixture
+    def submission(self):
+        return self._submission
+
+    @pytest.fixture
+    def reference(self):
+        return load_reference(self._reference_path)
+
+    @pytest.fixture
+    def device(self) -> str:
+        return self._submission.device
+
+    @pytest.fixture(name="exercise")
+    def exercise_fixture(self):
+        return self._exercise
+
+    # -- hooks ----------------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        self._clock.start_test()
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "setup" and call.excinfo is None:
+            return
+        if call.when == "teardown" and call.excinfo is None:
+            return
+        name = item.name
+        max_points = self._exercise.points_for(item.originalname if hasattr(item, "originalname") else name)
+        seconds = call.stop - call.start
+        if call.excinfo is None:
+            result = TestResult(name, Outcome.PASSED, "", seconds, max_points, max_points)
+        else:
+            exc = call.excinfo.value
+            kind, message = classify(exc)
+            if isinstance(exc, pytest.skip.Exception):
+                kind, message = Outcome.NOT_RUN, str(exc)
+            result = TestResult(name, kind, message, seconds, 0.0, max_points,
+                                detail=str(report.longrepr) if report.longrepr else "")
+        result.output = self._submission.take_output()
+        # setup errors and call results both land here; one result per test
+        self.results = [r for r in self.results if r.name != name] + [result]
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr))

@@ -1,0 +1,245 @@
+"""The untrusted side: a subprocess that imports the learner's file and calls into it.
+
+Started by proxy.WorkerProcess as `python -I -m mi_exercise.runner.worker REQ_FD RESP_FD`.
+It reads requests from REQ_FD and writes replies to RESP_FD (frames of wire.py); the learner's
+stdout and stderr go to a file the trusted side reads and truncates. It sets its own limits
+before any learner code runs. Nothing here decides whether an answer is right.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import sys
+import traceback
+
+from mi_exercise.runner import wire
+
+OOM_MARKERS = ("can't allocate memory", "out of memory", "cannot allocate memory", "not enough memory")
+
+
+class Worker:
+    def __init__(self, req_fd: int, resp_fd: int):
+        self.req_fd, self.resp_fd = req_fd, resp_fd
+        self.handles: dict[int, object] = {}
+        self.next_handle = 1
+        self.module = None
+        self.learner_dir = ""
+        self.device = "cpu"
+
+    # -- plumbing -------------------------------------------------------------------------
+    def send(self, message: dict) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        wire.write_frame(self.resp_fd, wire.dumps(message))
+
+    def receive(self) -> dict:
+        return wire.loads_safe(wire.read_frame(self.req_fd))
+
+    # -- values ---------------------------------------------------------------------------
+    def to_wire(self, value, devices: dict, path: str = "result"):
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            devices[path] = str(value.device)
+            # A plain CPU tensor: no autograd graph, no subclass behaviour crosses back.
+            return value.detach().to("cpu").as_subclass(torch.Tensor).clone()
+        if value is None or type(value) in (bool, int, float, complex, str, bytes, torch.Size, torch.dtype):
+            return value
+        for base in (bool, int, float, str):  # subclasses (enums, version strings) cross as their base
+            if isinstance(value, base) and not isinstance(value, torch.Tensor):
+                return base(value)
+        if isinstance(value, torch.device):
+            return str(value)
+        if type(value) in (list, tuple):
+            items = [self.to_wire(v, devices, f"{path}[{i}]") for i, v in enumerate(value)]
+            return items if type(value) is list else tuple(items)
+        if type(value) is dict and all(isinstance(k, (str, int)) for k in value):
+            return {k: self.to_wire(v, devices, f"{path}[{k!r}]") for k, v in value.items()}
+        if hasattr(value, "items") and hasattr(value, "keys") and type(value).__name__ == "OrderedDict":
+            return {k: self.to_wire(v, devices, f"{path}[{k!r}]") for k, v in value.items()}
+        handle = self.next_handle
+        self.next_handle += 1
+        self.handles[handle] = value
+        try:
+            text = repr(value)[:200]
+        except Exception:  # a learner's __repr__ may raise
+            text = f"<{type(value).__name__}>"
+        return {wire.HANDLE: handle, "type": type(value).__name__, "repr": text}
+
+    def from_wire(self, value):
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            return value.to(self.device) if self.device != "cpu" else value
+        if wire.is_handle(value):
+            return self.handles[value[wire.HANDLE]]
+        if type(value) in (list, tuple):
+            items = [self.from_wire(v) for v in value]
+            return items if type(value) is list else tuple(items)
+        if type(value) is dict:
+            return {k: self.from_wire(v) for k, v in value.items()}
+        return value
+
+    # -- errors ---------------------------------------------------------------------------
+    def learner_frames(self, tb) -> list[str]:
+        """Traceback lines from the learner's own files only (not ours, not torch's)."""
+        frames = traceback.extract_tb(tb)
+        mine = [f for f in frames if os.path.abspath(f.filename).startswith(self.learner_dir + os.sep)]
+        lines = []
+        for f in mine[-6:]:
+            lines.append(f'  File "{os.path.basename(f.filename)}", line {f.lineno}, in {f.name}')
+            if f.line:
+                lines.append(f"    {f.line.strip()}")
+        return lines
+
+    def describe(self, exc: BaseException) -> dict:
+        if isinstance(exc, SystemExit):
+            return {"kind": "exited", "message": f"your code called sys.exit({exc.code!r}); "
+                    "graded functions must return a value, not end the program"}
+        text = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, MemoryError) or any(m in str(exc).lower() for m in OOM_MARKERS):
+            return {"kind": "oom", "message": "ran out of memory: " + text[:500],
+                    "traceback": self.learner_frames(exc.__traceback__)}
+        if isinstance(exc, SyntaxError) and exc.filename:
+            where = f'  File "{os.path.basename(exc.filename)}", line {exc.lineno}'
+            lines = [where] + ([f"    {exc.text.rstrip()}"] if exc.text else [])
+            return {"kind": "error", "message": f"{type(exc).__name__}: {exc.msg}", "traceback": lines}
+        return {"kind": "error", "message": text[:2000], "traceback": self.learner_frames(exc.__traceback__)}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def boot(self, config: dict) -> None:
+        import signal
+
+        # Output goes to a file; a print loop must not fill the disk.
+        out_limit = int(config.get("output_file_mb", 32)) << 20
+        resource.setrlimit(resource.RLIMIT_FSIZE, (out_limit, out_limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing us
+
+        import torch
+
+        for name in config.get("preload", []):
+            importlib.import_module(name)
+        self.device = pick_device(config.get("device", "auto"))
+        memory_mb = config.get("memory_mb")
+        if memory_mb and self.device == "cpu":
+            # An address-space limit; CUDA needs huge virtual mappings, so GPUs go without it.
+            limit = int(memory_mb) << 20
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        if self.device.startswith("cuda"):
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        torch.manual_seed(0)
+        self.send({"kind": "booted", "device": self.device, "torch": str(torch.__version__)})
+
+    def load_learner(self, path: str, module_name: str) -> None:
+        self.learner_dir = os.path.dirname(os.path.abspath(path))
+        sys.path.insert(0, self.learner_dir)
+        sys.argv = [path]
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # noqa: BLE001 - anything the learner's import does
+            end = self.describe(exc)
+            if end["kind"] == "error":
+                end["kind"] = "import_error"
+            self.send({"kind": "ready", "error": end})
+            return
+        self.module = module
+        names = sorted(n for n in vars(module) if not n.startswith("_"))
+        self.send({"kind": "ready", "error": None, "names": names})
+
+    def handle(self, request: dict) -> dict:
+        import torch
+
+        op = request["op"]
+        target = self.module if request.get("target") is None else self.handles[request["target"]]
+        name = request.get("name")
+        if op == "release":
+            self.handles.pop(request["target"], None)
+            return {"ok": True, "value": None, "devices": {}}
+        if op == "getattr":
+            if not hasattr(target, name):
+                return {"ok": False, "end": {"kind": "missing", "message": f"`{name}` is not defined"}}
+            devices: dict = {}
+            return {"ok": True, "value": self.to_wire(getattr(target, name), devices), "devices": devices}
+        # op == "call"
+        fn = target if name is None else getattr(target, name, None)
+        if fn is None:
+            return {"ok": False, "end": {"kind": "missing", "message": f"`{name}` is not defined in your file"}}
+        args = self.from_wire(request.get("args", ()))
+        kwargs = self.from_wire(request.get("kwargs", {}))
+        before = [(i, a.clone()) for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
+        before += [(k, v.clone()) for k, v in kwargs.items() if isinstance(v, torch.Tensor)]
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - learner code may raise anything
+            return {"ok": False, "end": self.describe(exc)}
+        mutated = []
+        for key, old in before:
+            new = args[key] if isinstance(key, int) else kwargs[key]
+            if not unchanged(old, new):
+                mutated.append(key)
+        devices = {}
+        reply = {"ok": True, "value": self.to_wire(value, devices), "devices": devices, "mutated": mutated}
+        if request.get("return_args"):
+            reply["args_after"] = self.to_wire(list(args), {}, "args")
+            reply["kwargs_after"] = self.to_wire(dict(kwargs), {}, "kwargs")
+        return reply
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = self.receive()
+            except wire.ChannelClosed:
+                return
+            if request.get("op") == "shutdown":
+                return
+            try:
+                reply = self.handle(request)
+            except BaseException as exc:  # noqa: BLE001 - e.g. a learner's __getattr__ raising
+                reply = {"ok": False, "end": self.describe(exc)}
+            try:
+                self.send(reply)
+            except Exception as exc:  # noqa: BLE001 - a value torch.save cannot write
+                self.send({"ok": False, "end": {"kind": "error", "message": f"could not send your result back: {exc}"}})
+
+
+def unchanged(old, new) -> bool:
+    import torch
+
+    if not isinstance(new, torch.Tensor) or old.shape != new.shape or old.dtype != new.dtype:
+        return False
+    if torch.equal(old, new):
+        return True
+    return bool(old.is_floating_point() and torch.allclose(old, new, rtol=0, atol=0, equal_nan=True))
+
+
+def pick_device(requested: str) -> str:
+    import torch
+
+    if requested == "cpu":
+        return "cpu"
+    if requested in ("cuda", "auto") and torch.cuda.is_available():
+        return "cuda"
+    if requested in ("mps", "auto") and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def main(argv: list[str]) -> None:
+    req_fd, resp_fd = int(argv[1]), int(argv[2])
+    worker = Worker(req_fd, resp_fd)
+    config = worker.receive()
+    worker.boot(config)
+    worker.load_learner(config["learner_file"], config["module_name"])
+    worker.serve()
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
