@@ -70,7 +70,7 @@ def resolve_device(requested: str, exercise: Exercise) -> str:
 
 
 def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", sandbox: list[str] | None = None,
-              reference_path: Path | None = None) -> CheckResult:
+              reference_path: Path | None = None, options: dict | None = None) -> CheckResult:
     learner_file = Path(learner_file).resolve()
     started = time.monotonic()
     limits = exercise.limits
@@ -90,7 +90,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
 
     from mi_exercise.runner.plugin import GradingPlugin
 
-    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path)
+    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path, options)
     grader_files = [str(p) for p in exercise.grader_files]
     result = CheckResult(slug=exercise.slug, learner_file=str(learner_file), device=config.device,
                          started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

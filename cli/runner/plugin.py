@@ -66,12 +66,14 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
 
 
 class GradingPlugin:
-    def __init__(self, exercise, submission: Submission, clock: Clock, reference_path: Path):
+    def __init__(self, exercise, submission: Submission, clock: Clock, reference_path: Path,
+                 options: dict | None = None):
         # underscore names: pytest reads every public attribute of a plugin as a possible fixture
         self._exercise = exercise
         self._submission = submission
         self._clock = clock
         self._reference_path = reference_path
+        self._options = dict(options or {})
         self.results: list[TestResult] = []
         self.collect_errors: list[str] = []
 
@@ -87,6 +89,11 @@ class GradingPlugin:
     @pytest.fixture
     def device(self) -> str:
         return self._submission.device
+
+    @pytest.fixture
+    def options(self) -> dict:
+        """Grading options from the command line: {"full": bool, "model": "gpt2" | None}."""
+        return self._options
 
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):
