@@ -181,6 +181,8 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
             if not as_json:
                 out.print(f"[yellow]- {ex.slug}: no file in the workspace (run `mi-exercise init` to add it)[/yellow]")
             continue
+        if files[ex.slug].is_relative_to(ws.state_dir) and not as_json:  # graded from a notebook
+            out.print(f"[dim]Grading the solution cells of {ws.learner_file(catalog, ex).with_suffix('.ipynb').name}[/dim]")
         result = run_check(ex, files[ex.slug], device=device, options=options)
         ws.progress.record_attempt(result)
         results.append(result)
@@ -322,6 +324,12 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
                   + (f"; failing: {', '.join(bad)}" if bad else ""))
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
+
+# -- site and notebooks (mi_exercise.site_builder) ------------------------------------------
+from mi_exercise.site_builder.commands import notebook_cmd, site_group  # noqa: E402
+
+main.add_command(site_group)
+main.add_command(notebook_cmd)
 
 if __name__ == "__main__":
     main()

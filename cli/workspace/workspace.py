@@ -44,7 +44,18 @@ class Workspace:
         return self.root / chapter_folder(catalog, exercise) / exercise.learner_filename
 
     def find_learner_file(self, catalog: Catalog, exercise: Exercise) -> Path:
+        """The file to grade. A notebook `<module>.ipynb` beside the .py wins when it was saved
+        more recently (or the .py is absent): its cells tagged "solution" are extracted to
+        .mi-exercise/notebooks/<module>.py and that file is graded; the learner's files stay as they are."""
         path = self.learner_file(catalog, exercise)
+        notebook = path.with_suffix(".ipynb")
+        if notebook.exists() and (not path.exists() or notebook.stat().st_mtime > path.stat().st_mtime):
+            from mi_exercise.site_builder.notebook import NotebookError, extract_solution
+
+            try:
+                return extract_solution(notebook, self.state_dir / "notebooks" / path.name)
+            except NotebookError as exc:
+                raise WorkspaceError(str(exc)) from None
         if not path.exists():
             raise WorkspaceError(
                 f"{path.relative_to(self.root)} is missing; run `mi-exercise init` to add missing stubs "
