@@ -181,3 +181,30 @@ def positions(tokens: torch.Tensor) -> torch.Tensor:
     """Position ids [batch, seq] for tokens [batch, seq]: what the bridge's pos_embed takes."""
     batch, seq = tokens.shape
     return torch.arange(seq, device=tokens.device).expand(batch, seq)
+
+
+@torch.no_grad()
+def learner_state_dict_from_bridge_weights(bridge) -> dict[str, torch.Tensor]:
+    """Learner-format weights read through TransformerLens's weight properties (W_E, blocks[i].attn.W_Q,
+    blocks[i].mlp.W_in, ...). Works for any GPT-2-style bridge, native or loaded from Hugging Face."""
+    out: dict[str, torch.Tensor] = {
+        "embed.W_E": bridge.W_E, "pos_embed.W_pos": bridge.W_pos,
+        "ln_final.w": bridge.ln_final.weight, "ln_final.b": bridge.ln_final.bias,
+        "unembed.W_U": bridge.W_U, "unembed.b_U": bridge.b_U,
+    }
+    for i, blk in enumerate(bridge.blocks):
+        p = f"blocks.{i}."
+        out[p + "ln1.w"], out[p + "ln1.b"] = blk.ln1.weight, blk.ln1.bias
+        out[p + "ln2.w"], out[p + "ln2.b"] = blk.ln2.weight, blk.ln2.bias
+        for name in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
+            out[p + "attn." + name] = getattr(blk.attn, name)
+        for name in ("W_in", "b_in", "W_out", "b_out"):
+            out[p + "mlp." + name] = getattr(blk.mlp, name)
+    return {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in out.items()}
+
+
+def learner_config_from_bridge(bridge) -> dict:
+    c = bridge.cfg
+    return {"d_model": c.d_model, "n_heads": c.n_heads, "d_head": c.d_head, "d_mlp": c.d_mlp,
+            "n_layers": c.n_layers, "n_ctx": c.n_ctx, "d_vocab": c.d_vocab, "layer_norm_eps": float(c.eps),
+            "init_range": 0.02}
