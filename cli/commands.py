@@ -296,6 +296,9 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
         _require_device(device)
     out = console()
     results = []
+    from mi_exercise.runner.warm import start_in_process  # one warm worker for all the runs
+
+    click.get_current_context().call_on_close(start_in_process().close)
     for ex in exercises:
         v = validate_exercise(ex, device=device, render_page=render_page_markdown)
         results.append(v)
@@ -320,6 +323,11 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
                   + (f"; failing: {', '.join(bad)}" if bad else ""))
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
+
+from mi_exercise.runner.cli_warm import watch_cmd, worker_cmd  # noqa: E402 - watch mode, warm worker
+
+main.add_command(watch_cmd)
+main.add_command(worker_cmd)
 
 if __name__ == "__main__":
     main()
