@@ -178,6 +178,8 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
     options = {"full": full, "model": model_name}
     for ex in exercises:
         if ex.slug not in files:
+            if not as_json:
+                out.print(f"[yellow]- {ex.slug}: no file in the workspace (run `mi-exercise init` to add it)[/yellow]")
             continue
         result = run_check(ex, files[ex.slug], device=device, options=options)
         ws.progress.record_attempt(result)
