@@ -114,6 +114,9 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         "-p", "no:warnings",
         "-p", "no:stepwise",
         "-p", "no:logging",
+        # its unconfigure runs gc.collect() several times: about half of a warm check's time
+        "-p", "no:unraisableexception",
+        "-p", "no:threadexception",
         "--capture=no",
         # a backstop for a grader that hangs on its own; learner calls have their own limits
         "--timeout", str(int(limits.test_seconds * 3 + 120)),
