@@ -300,6 +300,9 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
         _require_device(device)
     out = console()
     results = []
+    from mi_exercise.runner.warm import start_in_process  # one warm worker for all the runs
+
+    click.get_current_context().call_on_close(start_in_process().close)
     for ex in exercises:
         v = validate_exercise(ex, device=device, render_page=render_page_markdown)
         results.append(v)
@@ -330,6 +333,12 @@ from mi_exercise.site_builder.commands import notebook_cmd, site_group  # noqa: 
 
 main.add_command(site_group)
 main.add_command(notebook_cmd)
+
+# -- watch mode and the warm worker (mi_exercise.runner) -------------------------------------
+from mi_exercise.runner.cli_warm import watch_cmd, worker_cmd  # noqa: E402
+
+main.add_command(watch_cmd)
+main.add_command(worker_cmd)
 
 if __name__ == "__main__":
     main()
