@@ -127,7 +127,7 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
 
     summary = json.loads((out / "summary.json").read_text())
     jsonschema.validate(summary, RESULT_SCHEMA)
-    assert summary["submissions"] == summary["submissions_total"] == len(subs) == 14
+    assert summary["submissions"] == summary["submissions_total"] == len(subs) == 15
     recs = {}
     for learner in summary["learners"]:
         d = out / "submissions" / learner["id"]
@@ -164,7 +164,7 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
     forged = {t["name"]: t for t in recs["forger"]["exercises"][0]["tests"]}
     assert not forged["test_outer_sum"]["passed"] and score["forger"] == full - ex.points_for("test_outer_sum")
     half = {t["name"]: t["passed"] for t in recs["half-done"]["exercises"][0]["tests"]}
-    assert sum(half.values()) == 6 and not half["test_row_means"] and half["test_outer_sum"]
+    assert sum(half.values()) == 7 and not half["test_row_means"] and half["test_outer_sum"]
     # partly correct submissions: the batch agrees with a direct check of the same file
     assert score["wrong-axis"] == direct_points(GR / "mutants" / "row_means_wrong_axis.py") < full
     assert score["unbiased"] == score["zipped"] == direct_points(GR / "mutants" / "unbiased_std.py") < full
@@ -187,12 +187,12 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
     assert "visible tests passed" in wrong_axis
     # the class summary
     per_ex = summary["exercises"][0]
-    assert per_ex["slug"] == "tensor-basics" and per_ex["submissions"] == 14
-    assert per_ex["passed"] == 4 and per_ex["pass_rate"] == round(4 / 14, 4)
+    assert per_ex["slug"] == "tensor-basics" and per_ex["submissions"] == 15
+    assert per_ex["passed"] == 4 and per_ex["pass_rate"] == round(4 / 15, 4)
     assert per_ex["median_seconds"] > 0
     md = (out / "summary.md").read_text()
-    assert "| tensor-basics | 4/14 |" in md and "| correct |" in md and "could not be graded" in md
+    assert "| tensor-basics | 4/15 |" in md and "| correct |" in md and "could not be graded" in md
     cls = ET.parse(out / "junit.xml").getroot()
-    assert int(cls.get("tests")) == 14 * 11
+    assert int(cls.get("tests")) == 15 * 11
     assert int(cls.get("failures")) == sum(11 - r["tests_passed"] for r in recs.values())
     assert "normalize_columns(" in (out / "junit.xml").read_text()  # the instructor's copy is complete

@@ -83,7 +83,7 @@ def expected_tests(exercise: Exercise) -> list[str]:
     if not files:
         raise GradeError(f"{exercise.slug}: no grader test_*.py in {exercise.grader_dir}")
     collector = _Collector()
-    pytest.main([*files, "--collect-only", "-q", "-c", str(PYTEST_INI), "--rootdir", str(exercise.grader_dir),
+    pytest.main([*files, "--collect-only", "-c", str(PYTEST_INI), "--rootdir", str(exercise.grader_dir),
                  "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal"], plugins=[collector])
     if collector.errors or not collector.names:
         raise GradeError(f"{exercise.slug}: the grader cannot be collected: "
