@@ -57,7 +57,7 @@ def listener():
     srv.close()
 
 
-def tests_of(result) -> dict:
+def outcomes_of(result) -> dict:
     return {t["name"]: t for t in json.loads(result.stdout)["results"][0]["tests"]}
 
 
@@ -72,14 +72,14 @@ def test_check_sandbox_refuses_network_grader_reads_and_writes(content, tmp_path
     attacked = ["test_arange_grid", "test_diag_matrix", "test_every_other_row"]
 
     # control: without the sandbox every attack works, so those tests fail
-    plain = tests_of(run_cli("check", "tensor-basics", "--json", cwd=ws, env=env))
+    plain = outcomes_of(run_cli("check", "tensor-basics", "--json", cwd=ws, env=env))
     assert [plain[n]["outcome"] for n in attacked] == ["failed"] * 3
     planted = ws / LAYOUT.parent / "planted.txt"
     assert planted.exists()
     planted.unlink()
 
     boxed = run_cli("check", "tensor-basics", "--json", "--sandbox", cwd=ws, env=env)
-    tests = tests_of(boxed)
+    tests = outcomes_of(boxed)
     assert [tests[n]["outcome"] for n in attacked] == ["passed"] * 3, tests
     assert boxed.returncode == 0 and all(t["outcome"] == "passed" for t in tests.values())
     assert not planted.exists()
