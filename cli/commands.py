@@ -143,8 +143,13 @@ def list_cmd(as_json: bool, workspace_dir: str | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show passing tests and the full grader report.")
 @click.option("--full", is_flag=True, help="Grade model exercises at GPT-2 small's full shape.")
 @click.option("--model", "model_name", default=None, help="Also grade against a pretrained model (gpt2) when present.")
+@click.option("--sandbox", is_flag=True, help="Run your code under bubblewrap (no network, read-only files, graders hidden).")
+@click.option("--ci", is_flag=True, help="For CI: write JUnit XML (--junit) and a Markdown step summary; missing files fail.")
+@click.option("--junit", "junit_path", default="mi-exercise-junit.xml", show_default=True, type=click.Path(dir_okay=False),
+              help="Where --ci writes its JUnit XML.")
 @workspace_option
-def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, model_name, workspace_dir) -> None:
+def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, model_name, sandbox, ci, junit_path,
+              workspace_dir) -> None:
     """Grade your code for SLUG(s) with the hidden grader."""
     from mi_exercise.runner.check import run_check
 
@@ -166,13 +171,25 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
         exercises = [ex]
     if device in ("cuda", "mps"):
         _require_device(device)
-    files = {}
+    files, missing = {}, {}
     for ex in exercises:
         try:
             files[ex.slug] = ws.find_learner_file(catalog, ex)
         except WorkspaceError as exc:
             if not check_all:
                 raise ConfigError(str(exc)) from None
+            missing[ex.slug] = str(exc)
+    prefix_for = None
+    if sandbox:
+        from mi_exercise.instructor.sandbox import SandboxUnavailable, find_bwrap, sandbox_prefix
+
+        try:
+            find_bwrap()
+        except SandboxUnavailable as exc:
+            raise ConfigError(str(exc)) from None
+
+        def prefix_for(path):
+            return sandbox_prefix(learner_dir=path.parent)
     out = console()
     results = []
     options = {"full": full, "model": model_name}
@@ -183,11 +200,16 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
             continue
         if files[ex.slug].is_relative_to(ws.state_dir) and not as_json:  # graded from a notebook
             out.print(f"[dim]Grading the solution cells of {ws.learner_file(catalog, ex).with_suffix('.ipynb').name}[/dim]")
-        result = run_check(ex, files[ex.slug], device=device, options=options)
+        result = run_check(ex, files[ex.slug], device=device, options=options,
+                           sandbox=prefix_for(files[ex.slug]) if prefix_for else None)
         ws.progress.record_attempt(result)
         results.append(result)
         if not as_json:
             render_check_result(out, result, verbose, ex)
+    if ci:
+        from mi_exercise.instructor.ci import write_ci_reports
+
+        write_ci_reports(exercises, results, missing, Path(junit_path))
     if as_json:
         click.echo(json.dumps({"results": [r.to_dict() for r in results],
                                "passed": all(r.passed for r in results)}, indent=2))
@@ -195,7 +217,7 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
         nxt = next_exercise(catalog, ws)
         if nxt is not None:
             out.print(f"\nNext: [bold]{nxt.slug}[/bold] ({nxt.title}): `mi-exercise check {nxt.slug}`")
-    sys.exit(EXIT_OK if results and all(r.passed for r in results) else EXIT_FAILED)
+    sys.exit(EXIT_OK if results and all(r.passed for r in results) and not (ci and missing) else EXIT_FAILED)
 
 
 def render_check_result(out: Console, result, verbose: bool, ex: Exercise) -> None:
@@ -339,6 +361,13 @@ from mi_exercise.runner.cli_warm import watch_cmd, worker_cmd  # noqa: E402
 
 main.add_command(watch_cmd)
 main.add_command(worker_cmd)
+
+# -- instructor and CI commands (cli/instructor/) ----------------------------------------------
+from mi_exercise.instructor.commands import grade_cmd, merge_cmd, new_cmd  # noqa: E402
+
+main.add_command(new_cmd)
+main.add_command(grade_cmd)
+main.add_command(merge_cmd)
 
 if __name__ == "__main__":
     main()
