@@ -120,9 +120,15 @@ def notebook_modules(src: Path, catalog: Catalog) -> dict[str, str]:
         for ex in catalog.exercises:
             if src.stem in (ex.slug, ex.module_name):
                 default = ex.slug
+    from mi_exercise.site_builder.notebook import CHECK_TAG, SOLUTION_TAG
+
+    # A notebook from `mi-exercise notebook` marks its answer cells "solution" (as `check` reads
+    # them); then only those count. Never run a cell tagged "check": it starts a check itself.
+    tagged = any(SOLUTION_TAG in (c.metadata.get("tags") or []) for c in nb.cells if c.cell_type == "code")
     chunks: dict[str, list[str]] = {}
     for cell in nb.cells:
-        if cell.cell_type != "code":
+        tags = cell.metadata.get("tags") or []
+        if cell.cell_type != "code" or CHECK_TAG in tags or (tagged and SOLUTION_TAG not in tags):
             continue
         slug = (cell.metadata.get("mi_exercise") or {}).get("slug") or default
         if slug is None:
