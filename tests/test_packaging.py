@@ -22,6 +22,7 @@ def test_wheel_contains_content_and_no_top_level_cli_module(tmp_path):
     assert "mi_exercise/_content/exercises/foundations/tensor-basics/stub.py" in names
     assert any(n.startswith("mi_exercise/_content/graders/foundations/tensor-basics/mutants/") for n in names)
     assert "mi_exercise/runner/worker.py" in names
+    assert "mi_exercise/runner/pytest.ini" in names  # graders run with it, not with a project config
     tops = {n.split("/")[0] for n in names}
     assert not tops & {"cli", "graders", "exercises", "templates", "site", "tests"}
     assert not any("__pycache__" in n for n in names)
