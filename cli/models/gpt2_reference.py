@@ -22,6 +22,8 @@ back (used for the shipped tiny model). Component references are the bridge's ow
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 # The learner's config: a plain dict with these keys (the config exercise builds it).
@@ -62,6 +64,19 @@ def bridge_config(cfg: dict, seed: int = 0):
     )
 
 
+@contextlib.contextmanager
+def _no_random_init():
+    """Within the block, Tensor.normal_/uniform_ (what torch.nn.init and TransformerLens's init call)
+    leave the tensor as it is. Only for models whose every weight is overwritten afterwards."""
+    saved = torch.Tensor.normal_, torch.Tensor.uniform_
+    torch.Tensor.normal_ = lambda self, *args, **kwargs: self
+    torch.Tensor.uniform_ = lambda self, *args, **kwargs: self
+    try:
+        yield
+    finally:
+        torch.Tensor.normal_, torch.Tensor.uniform_ = saved
+
+
 @torch.no_grad()
 def boot_reference(cfg: dict | None = None, *, full: bool = False, seed: int = 0, device: str | None = None,
                    randomize: bool = True):
@@ -76,7 +91,13 @@ def boot_reference(cfg: dict | None = None, *, full: bool = False, seed: int = 0
     from transformer_lens.model_bridge import TransformerBridge
 
     cfg = dict(cfg or config(full))
-    bridge = TransformerBridge.boot_native(bridge_config(cfg, seed), device=device or "cpu")
+    if randomize:
+        # every floating weight is overwritten below, so TransformerLens's own initialisation
+        # (normal_ and nn.Linear's uniform_: ~7 s of a 10 s boot at GPT-2 small's shape) is skipped
+        with _no_random_init():
+            bridge = TransformerBridge.boot_native(bridge_config(cfg, seed), device=device or "cpu")
+    else:
+        bridge = TransformerBridge.boot_native(bridge_config(cfg, seed), device=device or "cpu")
     bridge.eval()
     if randomize:
         gen = torch.Generator().manual_seed(seed + 1)
@@ -130,7 +151,13 @@ def learner_state_dict(bridge, cfg: dict | None = None) -> dict[str, torch.Tenso
         out[f"{q}mlp.b_in"] = sd[f"{p}mlp.in.bias"]
         out[f"{q}mlp.W_out"] = sd[f"{p}mlp.out.weight"].T
         out[f"{q}mlp.b_out"] = sd[f"{p}mlp.out.bias"]
-    return {k: v.to("cpu").contiguous().clone() for k, v in out.items()}
+    return {k: _own_copy(v) for k, v in out.items()}
+
+
+def _own_copy(v: torch.Tensor) -> torch.Tensor:
+    """A contiguous CPU tensor that shares no memory with v (copied once, not twice)."""
+    c = v.to("cpu").contiguous()
+    return c.clone() if c.data_ptr() == v.data_ptr() else c
 
 
 @torch.no_grad()
