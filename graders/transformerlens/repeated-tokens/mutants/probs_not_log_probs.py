@@ -2,7 +2,7 @@
 
 import torch
 
-from mi_exercise.models.induction import bos_token
+from mi_exercise.models.induction import bos_token, load_induction_model  # noqa: F401
 
 
 def generate_repeated_tokens(seq_len: int, batch: int = 1, seed: int = 0, d_vocab: int = 128, bos: int = 0) -> torch.Tensor:

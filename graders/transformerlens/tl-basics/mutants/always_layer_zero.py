@@ -1,4 +1,4 @@
-"""Mutant: attention_pattern reads the pre-softmax scores (hook_attn_scores) instead of the pattern."""
+"""Mutant: attention_pattern always reads layer 0's pattern (the hook name is not built from `layer`)."""
 
 import math
 
@@ -18,7 +18,7 @@ def model_shape(model) -> dict:
 
 def attention_pattern(model, tokens: torch.Tensor, layer: int) -> torch.Tensor:
     _, cache = model.run_with_cache(tokens)
-    return cache[f"blocks.{layer}.attn.hook_attn_scores"]
+    return cache["blocks.0.attn.hook_pattern"]
 
 
 def cached_qk(model, tokens: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
