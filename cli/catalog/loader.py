@@ -16,12 +16,12 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from mi_exercise import paths
-from mi_exercise.catalog.model import DEVICES, Catalog, Chapter, Exercise, Limits
+from mi_exercise.catalog.model import DEVICES, VISIBILITIES, Catalog, Chapter, Exercise, Limits
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 EXERCISE_KEYS = {
     "slug", "title", "chapter", "order", "summary", "prerequisites", "hints", "limits",
-    "points", "device", "needs",
+    "points", "device", "needs", "visibility",
 }
 LIMIT_KEYS = {"test_seconds", "check_seconds", "memory_mb", "output_kb"}
 KNOWN_NEEDS = {"transformer_lens"}
@@ -111,6 +111,10 @@ def _load_exercise(path: Path, chapter_ids: set[str], root: Path) -> Exercise:
     for key, value in points.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise CatalogError(path, f"points.{key}", f"must be a number >= 0, not {value!r}")
+    visibility = _expect(path, data, "visibility", dict, required=False) or {}
+    for key, value in visibility.items():
+        if value not in VISIBILITIES:
+            raise CatalogError(path, f"visibility.{key}", f"must be one of {', '.join(VISIBILITIES)}, not {value!r}")
     device = _expect(path, data, "device", str, required=False) or "any"
     if device not in DEVICES:
         raise CatalogError(path, "device", f"'{device}' is not one of {', '.join(DEVICES)}")
@@ -131,6 +135,7 @@ def _load_exercise(path: Path, chapter_ids: set[str], root: Path) -> Exercise:
         needs=tuple(needs),
         exercise_dir=folder,
         grader_dir=paths.graders_dir(root) / chapter / slug,
+        visibility=dict(visibility),
     )
 
 

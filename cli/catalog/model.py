@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEVICES = ("any", "cpu", "cuda")
+VISIBILITIES = ("visible", "hidden", "after_due_date")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Exercise:
     needs: tuple[str, ...]  # heavy imports the worker should pre-load ("transformer_lens")
     exercise_dir: Path = field(compare=False)
     grader_dir: Path = field(compare=False)
+    visibility: dict[str, str] = field(default_factory=dict)  # test name -> VISIBILITIES; "default"
+
+    def visibility_for(self, test_name: str) -> str:
+        """Who sees a test's feedback when a class is graded (parametrized ids share their test's)."""
+        base = test_name.split("[", 1)[0]
+        return self.visibility.get(test_name, self.visibility.get(base, self.visibility.get("default", "visible")))
 
     @property
     def module_name(self) -> str:

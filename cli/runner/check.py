@@ -70,7 +70,9 @@ def resolve_device(requested: str, exercise: Exercise) -> str:
 
 
 def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", sandbox: list[str] | None = None,
-              reference_path: Path | None = None, options: dict | None = None) -> CheckResult:
+              reference_path: Path | None = None, options: dict | None = None, spawner=None) -> CheckResult:
+    """`spawner` (config -> WorkerProcess) starts the worker; by default a warm worker when one
+    is running (this process's pool or the workspace's daemon, see warm.py), else a cold one."""
     learner_file = Path(learner_file).resolve()
     started = time.monotonic()
     limits = exercise.limits
@@ -84,7 +86,11 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         sandbox=sandbox,
     )
     clock = Clock(test_seconds=limits.test_seconds, check_seconds=limits.check_seconds)
-    submission = Submission(config, clock)
+    if spawner is None and not sandbox:
+        from mi_exercise.runner.warm import spawner_for
+
+        spawner = spawner_for(learner_file)
+    submission = Submission(config, clock, spawner)
     submission.start()  # first, so the worker's torch import overlaps ours
     import pytest
 
@@ -108,6 +114,9 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         "-p", "no:warnings",
         "-p", "no:stepwise",
         "-p", "no:logging",
+        # its unconfigure runs gc.collect() several times: about half of a warm check's time
+        "-p", "no:unraisableexception",
+        "-p", "no:threadexception",
         "--capture=no",
         # a backstop for a grader that hangs on its own; learner calls have their own limits
         "--timeout", str(int(limits.test_seconds * 3 + 120)),

@@ -60,21 +60,11 @@ class WorkerProcess:
         self.resp_r, resp_w = os.pipe()
         self.out_file = tempfile.NamedTemporaryFile(prefix="mi-exercise-out-", suffix=".txt", delete=False)
         self.out_pos = 0
-        cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.worker", str(req_r), str(resp_w)]
-        if config.sandbox:
-            cmd = [*config.sandbox, *cmd]
-        self.proc = subprocess.Popen(
-            cmd,
-            pass_fds=(req_r, resp_w),
-            stdin=subprocess.DEVNULL,
-            stdout=self.out_file,
-            stderr=subprocess.STDOUT,
-            cwd=str(config.learner_file.parent),
-            env=worker_env(),
-            start_new_session=True,  # its own process group: a kill takes its children too
-        )
-        os.close(req_r)
-        os.close(resp_w)
+        try:
+            self.proc = self._launch(req_r, resp_w)
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
         self.device: str | None = None
         self.boot_seconds = 0.0
         self.ready: dict | None = None
@@ -86,6 +76,25 @@ class WorkerProcess:
             "memory_mb": config.memory_mb,
             "preload": list(config.preload),
         }))
+
+    def _launch(self, req_r: int, resp_w: int):
+        """Start the worker process; returns a Popen (or an object with its pid/poll/wait/kill)."""
+        cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.worker", str(req_r), str(resp_w)]
+        if self.config.sandbox:
+            cmd = [*self.config.sandbox, *cmd]
+        return subprocess.Popen(
+            cmd,
+            pass_fds=(req_r, resp_w),
+            stdin=subprocess.DEVNULL,
+            stdout=self.out_file,
+            stderr=subprocess.STDOUT,
+            cwd=str(self.config.learner_file.parent),
+            env=worker_env(),
+            start_new_session=True,  # its own process group: a kill takes its children too
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     # -- reading replies under a deadline ---------------------------------------------------
     def _read(self, timeout: float) -> dict:
@@ -123,7 +132,9 @@ class WorkerProcess:
             self.kill()
             code = self.proc.returncode
         self._close()
-        if code is not None and code < 0:
+        if code is None:  # a warm worker whose zygote went away: no status to read
+            return SubmissionCrashed("the worker ended and its exit status could not be read")
+        if code < 0:
             sig = -code
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             if sig == signal.SIGKILL:
@@ -266,9 +277,10 @@ def _describe_args(args, kwargs) -> str:
 class Submission:
     """The learner's module as the grader sees it: `submission.some_function(*args)`."""
 
-    def __init__(self, config: WorkerConfig, clock: Clock):
+    def __init__(self, config: WorkerConfig, clock: Clock, spawner=None):
         self._config = config
         self._clock = clock
+        self._spawner = spawner or WorkerProcess  # config -> WorkerProcess (a warm pool's spawn)
         self._worker: WorkerProcess | None = None
         self._generation = 0  # bumps when a worker is replaced: old handles die with it
         self._import_problem: SubmissionProblem | None = None
@@ -281,7 +293,7 @@ class Submission:
         if self._worker is None or self._worker.dead:
             if self._worker is not None:
                 self._worker.close()
-            self._worker = WorkerProcess(self._config)
+            self._worker = self._spawner(self._config)
             self._generation += 1
 
     def _ready_worker(self) -> WorkerProcess:
@@ -346,7 +358,7 @@ class Submission:
             end = reply.get("end", {})
             if end.get("kind") == "missing":
                 raise LearnerError(end.get("message", "not defined"))
-            if end.get("kind") == "oom" and worker.proc.poll() is None:
+            if end.get("kind") == "oom" and worker.alive():
                 worker.kill()  # a worker that hit its memory limit is not trusted to go on
             raise problem_from_end(end)
         return reply

@@ -43,6 +43,8 @@ class Worker:
 
         if isinstance(value, torch.Tensor):
             devices[path] = str(value.device)
+            if value.device.type == "meta":  # no data to copy: the device check will say why
+                return torch.zeros(value.shape, dtype=value.dtype)
             # A plain CPU tensor: no autograd graph, no subclass behaviour crosses back.
             return value.detach().to("cpu").as_subclass(torch.Tensor).clone()
         if value is None or type(value) in (bool, int, float, complex, str, bytes, torch.Size, torch.dtype):
@@ -102,6 +104,11 @@ class Worker:
         if isinstance(exc, MemoryError) or any(m in str(exc).lower() for m in OOM_MARKERS):
             return {"kind": "oom", "message": "ran out of memory: " + text[:500],
                     "traceback": self.learner_frames(exc.__traceback__)}
+        if type(exc) is NotImplementedError:
+            frames = self.learner_frames(exc.__traceback__)
+            where = frames[0].strip() if frames else ""
+            return {"kind": "error", "message": f"not implemented yet ({exc or 'NotImplementedError'})"
+                    + (f" at {where.replace('File ', '')}" if where else "")}
         if isinstance(exc, SyntaxError) and exc.filename:
             where = f'  File "{os.path.basename(exc.filename)}", line {exc.lineno}'
             lines = [where] + ([f"    {exc.text.rstrip()}"] if exc.text else [])

@@ -1,0 +1,80 @@
+"""Grading throughput: submissions per minute for chapter 0 (foundations), `--jobs 1` vs `--jobs 2`.
+
+Builds a class of N submissions from tensor-basics' solution, mutants and stub (a realistic mix
+of full, partial and zero scores), grades it with the real CLI at each --jobs value, and writes
+bench/results/grade_throughput.json.
+
+    python bench/grade_throughput.py [--submissions 8] [--jobs 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build_class(root: Path, n: int, chapter: str = "foundations") -> list[Path]:
+    sources = []
+    for ex_toml in sorted((REPO / "exercises" / chapter).glob("*/exercise.toml")):
+        slug = ex_toml.parent.name
+        gr = REPO / "graders" / chapter / slug
+        sources.append({slug: gr / "solution.py"})
+        sources += [{slug: m} for m in sorted((gr / "mutants").glob("*.py"))]
+        sources.append({slug: ex_toml.parent / "stub.py"})
+    subs = []
+    for i in range(n):
+        sub = root / f"learner-{i:03d}"
+        for slug, src in sources[i % len(sources)].items():
+            target = sub / f"00-{chapter}" / f"{slug.replace('-', '_')}.py"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, target)
+        subs.append(sub)
+    return subs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--submissions", type=int, default=8)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "grade_throughput.json")
+    args = ap.parse_args()
+    slugs = ",".join(p.parent.name for p in sorted((REPO / "exercises" / "foundations").glob("*/exercise.toml")))
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="mi-bench-grade-") as tmp:
+        subs = build_class(Path(tmp) / "class", args.submissions)
+        for jobs in args.jobs:
+            out = Path(tmp) / f"out-{jobs}"
+            env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+            start = time.monotonic()
+            proc = subprocess.run([sys.executable, "-m", "mi_exercise", "grade", *map(str, subs), "--out", str(out),
+                                   "--jobs", str(jobs), "--exercises", slugs], env=env, capture_output=True, text=True)
+            seconds = time.monotonic() - start
+            if proc.returncode not in (0, 1):
+                sys.exit(f"grade failed ({proc.returncode}):\n{proc.stderr}")
+            summary = json.loads((out / "summary.json").read_text())
+            runs.append({"jobs": jobs, "submissions": summary["submissions"], "seconds": round(seconds, 2),
+                         "submissions_per_minute": round(60 * summary["submissions"] / seconds, 2),
+                         "errors": summary["errors"],
+                         "scores": sorted(l["score"] for l in summary["learners"])})
+            print(f"--jobs {jobs}: {summary['submissions']} submissions in {seconds:.1f}s = "
+                  f"{runs[-1]['submissions_per_minute']:.1f}/min")
+    result = {"benchmark": "grade_throughput", "chapter": "foundations", "exercises": slugs.split(","),
+              "cpu_count": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
+              "runs": runs}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""`grade`: grade a class of submissions with the instructor's graders, `--jobs N` at a time.
+
+Each submission is graded in its own subprocess (`python -m mi_exercise.instructor.grade_one`),
+from a private copy of its files, so that a submission that crashes, hangs or floods its
+output costs its own result and nothing else. The parent knows every exercise's expected tests
+(collected from the graders before any learner code runs) and fills in a failed line for each
+test without a result, so a result file never has fewer lines than the grader has tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mi_exercise import __version__
+from mi_exercise.catalog.model import Catalog, Exercise
+from mi_exercise.instructor.submissions import Submission, make_ids
+
+SCHEMA_VERSION = "1.0"
+NO_RESULT = "no result: the worker died or the run was cut short before this test reported"
+
+
+class GradeError(Exception):
+    """A usage problem (bad --shard, unknown exercise, ...): exit status 2."""
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 1, 1
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise GradeError(f"--shard {text!r}: write it as K/N, e.g. 2/4 for the second of four shards") from None
+    if n < 1 or not 1 <= k <= n:
+        raise GradeError(f"--shard {text}: K must be between 1 and N (got K={k}, N={n})")
+    return k, n
+
+
+def select_exercises(catalog: Catalog, slugs: str | None) -> list[Exercise]:
+    if not slugs:
+        return list(catalog.exercises)
+    out = []
+    for slug in [s.strip() for s in slugs.split(",") if s.strip()]:
+        if slug not in catalog:
+            close = catalog.suggest(slug)
+            raise GradeError(f"--exercises: unknown exercise '{slug}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        out.append(catalog.get(slug))
+    if not out:
+        raise GradeError("--exercises: name at least one exercise")
+    return out
+
+
+# -- expected tests ------------------------------------------------------------------------
+class _Collector:
+    def __init__(self):
+        self.names: list[str] = []
+        self.errors: list[str] = []
+
+    def pytest_collection_modifyitems(self, items):
+        self.names = [item.name for item in items]
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(str(report.longrepr))
+
+
+def expected_tests(exercise: Exercise) -> list[str]:
+    """The grader's test names, collected without running any test (or any learner code)."""
+    import pytest
+
+    from mi_exercise.runner.check import PYTEST_INI
+
+    files = [str(p) for p in exercise.grader_files]
+    if not files:
+        raise GradeError(f"{exercise.slug}: no grader test_*.py in {exercise.grader_dir}")
+    collector = _Collector()
+    pytest.main([*files, "--collect-only", "-c", str(PYTEST_INI), "--rootdir", str(exercise.grader_dir),
+                 "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal"], plugins=[collector])
+    if collector.errors or not collector.names:
+        raise GradeError(f"{exercise.slug}: the grader cannot be collected: "
+                         + ("\n".join(collector.errors)[-1500:] or "it has no tests"))
+    return collector.names
+
+
+# -- one submission's result ---------------------------------------------------------------
+def test_line(exercise: Exercise, name: str, outcome: str, message: str = "", seconds: float = 0.0,
+              output: str = "", score: float | None = None) -> dict:
+    max_score = exercise.points_for(name.split("[", 1)[0])
+    passed = outcome == "passed"
+    return {"name": name, "outcome": outcome, "passed": passed,
+            "score": (max_score if passed else 0.0) if score is None else score, "max_score": max_score,
+            "visibility": exercise.visibility_for(name), "seconds": round(seconds, 4),
+            "message": message, "output": output}
+
+
+def exercise_record(exercise: Exercise, expected: list[str], check: dict | None, note: str = "",
+                    status: str | None = None) -> dict:
+    """One exercise's lines: every expected test exactly once, a missing one as failed."""
+    got = {t["name"]: t for t in (check or {}).get("tests", [])}
+    problem = (check or {}).get("problem", "")
+    lines = []
+    for name in expected:
+        t = got.pop(name, None)
+        if t is None:
+            lines.append(test_line(exercise, name, "no result", problem or note or NO_RESULT))
+        else:
+            lines.append(test_line(exercise, name, t["outcome"], t.get("message", ""), t.get("seconds", 0.0),
+                                   t.get("output", "")))
+    for name, t in got.items():  # a test the collection did not list (should not happen): kept, never dropped
+        lines.append(test_line(exercise, name, t["outcome"], t.get("message", ""), t.get("seconds", 0.0), t.get("output", "")))
+    if status is None:
+        status = "grader error" if problem else "graded"
+    return {
+        "slug": exercise.slug, "title": exercise.title, "chapter": exercise.chapter, "status": status, "note": note,
+        "passed": bool(lines) and all(t["passed"] for t in lines),
+        "tests_passed": sum(t["passed"] for t in lines), "tests_total": len(lines),
+        "score": sum(t["score"] for t in lines), "max_score": sum(t["max_score"] for t in lines),
+        "seconds": round(float((check or {}).get("seconds", 0.0)), 3), "tests": lines,
+    }
+
+
+def submission_record(sub: Submission, exercises: list[dict], status: str = "graded", error: str = "",
+                      seconds: float = 0.0) -> dict:
+    lines = [t for ex in exercises for t in ex["tests"]]
+    visible = [t for t in lines if t["visibility"] == "visible"]
+    return {
+        "schema_version": SCHEMA_VERSION, "kind": "submission", "id": sub.id, "source": sub.source.name,
+        "submission_kind": sub.kind, "status": status, "error": error,
+        "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "mi_exercise": __version__,
+        "score": sum(t["score"] for t in lines), "max_score": sum(t["max_score"] for t in lines),
+        "tests_passed": sum(t["passed"] for t in lines), "tests_total": len(lines),
+        "visible_passed": sum(t["passed"] for t in visible), "visible_total": len(visible),
+        "seconds": round(seconds, 3), "exercises": exercises,
+    }
+
+
+def error_record(sub: Submission, exercises: list[Exercise], expected: dict[str, list[str]], error: str,
+                 seconds: float = 0.0) -> dict:
+    """A submission that could not be graded: every expected test is a failed line."""
+    recs = [exercise_record(ex, expected[ex.slug], None, note=error, status="not graded") for ex in exercises]
+    for rec in recs:
+        for t in rec["tests"]:
+            t["outcome"] = "not run"
+    return submission_record(sub, recs, status="error", error=error, seconds=seconds)
+
+
+def grade_in_process(sub: Submission, exercises: list[Exercise], expected: dict[str, list[str]], *,
+                     device: str = "cpu", sandbox: bool = False, hide: list[Path] = ()) -> dict:
+    """Grade one submission here (the child process's work)."""
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.instructor.submissions import SubmissionError, materialize
+    from mi_exercise.runner.check import run_check
+
+    start = time.monotonic()
+    catalog = load_catalog()
+    work = Path(tempfile.mkdtemp(prefix="mi-grade-"))
+    try:
+        try:
+            m = materialize(sub, catalog, exercises, work / "files")
+        except SubmissionError as exc:
+            return error_record(sub, exercises, expected, str(exc), time.monotonic() - start)
+        recs = []
+        for ex in exercises:
+            path = m.files.get(ex.slug)
+            if path is None:
+                recs.append(exercise_record(ex, expected[ex.slug], None, note=m.notes.get(ex.slug, ""), status="no file"))
+                continue
+            prefix = None
+            if sandbox:
+                from mi_exercise.instructor.sandbox import sandbox_prefix
+                prefix = sandbox_prefix(learner_dir=m.root, hide=[*hide, sub.source])
+            result = run_check(ex, path, device=device, sandbox=prefix)
+            recs.append(exercise_record(ex, expected[ex.slug], result.to_dict(), note=m.notes.get(ex.slug, "")))
+        return submission_record(sub, recs, seconds=time.monotonic() - start)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def child_timeout(exercises: list[Exercise]) -> float:
+    return sum(ex.limits.check_seconds * 1.5 + 90 for ex in exercises) + 60
+
+
+def grade_in_subprocess(sub: Submission, exercises: list[Exercise], expected: dict[str, list[str]], *,
+                        device: str, sandbox: bool, hide: list[Path], scratch: Path) -> dict:
+    job = scratch / f"{sub.id}.job.json"
+    out = scratch / f"{sub.id}.result.json"
+    job.write_text(json.dumps({
+        "submission": {"id": sub.id, "source": str(sub.source), "kind": sub.kind},
+        "exercises": [ex.slug for ex in exercises], "expected": expected, "device": device,
+        "sandbox": sandbox, "hide": [str(h) for h in hide], "out": str(out),
+    }))
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    from mi_exercise import paths
+    env["MI_EXERCISE_CONTENT"] = str(paths.content_root())
+    start = time.monotonic()
+    limit = child_timeout(exercises)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mi_exercise.instructor.grade_one", str(job)], env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=limit,
+                              start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return error_record(sub, exercises, expected, f"grading this submission took longer than {limit:.0f}s and was stopped",
+                            time.monotonic() - start)
+    try:
+        return json.loads(out.read_text())
+    except (OSError, ValueError):
+        tail = (proc.stderr or "").strip().splitlines()[-3:]
+        return error_record(sub, exercises, expected,
+                            f"the grading process ended (exit status {proc.returncode}) without a result"
+                            + (": " + " | ".join(tail) if tail else ""), time.monotonic() - start)
+
+
+# -- the class ----------------------------------------------------------------------------
+def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises: list[Exercise], *,
+                jobs: int = 1, shard: tuple[int, int] = (1, 1), sandbox: bool = False, device: str = "cpu",
+                progress=None) -> dict:
+    from mi_exercise.instructor import formats
+
+    if jobs < 1:
+        raise GradeError("--jobs must be at least 1")
+    if not sources:
+        raise GradeError("name at least one submission")
+    if sandbox:
+        from mi_exercise.instructor.sandbox import find_bwrap
+        find_bwrap()  # raises SandboxUnavailable before any learner code runs
+    all_subs = make_ids([Path(s) for s in sources])
+    k, n = shard
+    subs = [s for i, s in enumerate(all_subs) if i % n == k - 1]
+    expected = {ex.slug: expected_tests(ex) for ex in exercises}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hide = [out_dir.resolve(), *(s.source for s in all_subs)]
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="mi-grade-jobs-") as scratch:
+        def one(sub: Submission) -> dict:
+            try:
+                rec = grade_in_subprocess(sub, exercises, expected, device=device, sandbox=sandbox, hide=hide,
+                                          scratch=Path(scratch))
+            except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                rec = error_record(sub, exercises, expected, f"{type(exc).__name__}: {exc}")
+            formats.write_submission(out_dir, rec)
+            if progress:
+                progress(rec)
+            return rec
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(one, subs))
+    summary = summarize(results, exercises, expected, shards=[{"index": k, "count": n,
+                        "submissions": [s.id for s in subs]}], submissions_total=len(all_subs))
+    formats.write_summary(out_dir, summary, results)
+    return summary
+
+
+def summarize(results: list[dict], exercises: list[Exercise] | None, expected: dict[str, list[str]] | None = None, *,
+              shards: list[dict], submissions_total: int) -> dict:
+    """The class summary: per exercise pass rate and median time, per learner score."""
+    results = sorted(results, key=lambda r: r["id"])
+    slugs = [ex.slug for ex in exercises] if exercises else list(dict.fromkeys(
+        e["slug"] for r in results for e in r["exercises"]))
+    per_ex = []
+    for slug in slugs:
+        recs = [e for r in results for e in r["exercises"] if e["slug"] == slug]
+        graded = [e for e in recs if e["status"] == "graded"]
+        tests = [t for e in recs for t in e["tests"]]
+        per_ex.append({
+            "slug": slug, "submissions": len(recs), "passed": sum(e["passed"] for e in recs),
+            "pass_rate": round(sum(e["passed"] for e in recs) / len(recs), 4) if recs else 0.0,
+            "test_pass_rate": round(sum(t["passed"] for t in tests) / len(tests), 4) if tests else 0.0,
+            "median_seconds": round(statistics.median(e["seconds"] for e in graded), 3) if graded else None,
+            "mean_score": round(statistics.fmean(e["score"] for e in recs), 4) if recs else 0.0,
+            "max_score": recs[0]["max_score"] if recs else 0.0,
+            "tests": len(recs[0]["tests"]) if recs else (len(expected[slug]) if expected else 0),
+        })
+    learners = [{
+        "id": r["id"], "source": r["source"], "status": r["status"], "error": r["error"],
+        "score": r["score"], "max_score": r["max_score"],
+        "percent": round(100 * r["score"] / r["max_score"], 2) if r["max_score"] else 0.0,
+        "tests_passed": r["tests_passed"], "tests_total": r["tests_total"],
+        "exercises": {e["slug"]: e["score"] for e in r["exercises"]},
+    } for r in results]
+    return {
+        "schema_version": SCHEMA_VERSION, "kind": "summary", "mi_exercise": __version__,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "shards": sorted(shards, key=lambda s: s["index"]), "submissions_total": submissions_total,
+        "submissions": len(results), "errors": sum(r["status"] == "error" for r in results),
+        "exercises": per_ex, "learners": learners,
+    }
+
+
+def merge_dirs(dirs: list[Path], out_dir: Path) -> dict:
+    """Join the result folders of several shards into one, with the same summary as one run."""
+    from mi_exercise.instructor import formats
+
+    results, shards, totals, seen = [], [], set(), {}
+    for d in dirs:
+        d = Path(d)
+        summary_path = d / "summary.json"
+        if not summary_path.is_file():
+            raise GradeError(f"{d}: no summary.json (is it the --out folder of a `grade` run?)")
+        summary = json.loads(summary_path.read_text())
+        if summary.get("schema_version", "").split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise GradeError(f"{summary_path}: schema version {summary.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        shards += summary["shards"]
+        totals.add(summary["submissions_total"])
+        for learner in summary["learners"]:
+            path = d / "submissions" / learner["id"] / "result.json"
+            if not path.is_file():
+                raise GradeError(f"{d}: {path.relative_to(d)} is missing")
+            if learner["id"] in seen:
+                raise GradeError(f"submission '{learner['id']}' is in both {seen[learner['id']]} and {d}")
+            seen[learner["id"]] = d
+            results.append(json.loads(path.read_text()))
+    counts = {s["count"] for s in shards}
+    if len(counts) > 1 or len(totals) > 1:
+        raise GradeError("these folders come from different shardings (different N or submission lists)")
+    n = counts.pop()
+    have = sorted(s["index"] for s in shards)
+    if have != list(range(1, n + 1)):
+        missing = sorted(set(range(1, n + 1)) - set(have))
+        dup = sorted({i for i in have if have.count(i) > 1})
+        raise GradeError(f"shards of {n}: " + (f"missing {', '.join(map(str, missing))}" if missing else "")
+                         + (f" repeated {', '.join(map(str, dup))}" if dup else ""))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for rec in results:
+        formats.write_submission(out_dir, rec)
+    slugs = list(dict.fromkeys(e["slug"] for r in results for e in r["exercises"]))
+    summary = summarize(results, None, shards=shards, submissions_total=totals.pop())
+    summary["exercises"] = [e for slug in slugs for e in summary["exercises"] if e["slug"] == slug]
+    formats.write_summary(out_dir, summary, results)
+    return summary

@@ -1,0 +1,94 @@
+"""Click commands for instructors and CI: `new`, `grade`, `merge`. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageProblem(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+@click.command("new")
+@click.argument("slug")
+@click.option("--chapter", required=True, help="Chapter id (see exercises/chapters.toml).")
+@click.option("--title", default=None, help="Title (default: from the slug).")
+def new_cmd(slug: str, chapter: str, title: str | None) -> None:
+    """Scaffold exercise SLUG in CHAPTER: metadata, stub, page, grader, solution, mutants.
+
+    The scaffold passes `mi-exercise validate SLUG` as written; then make it your exercise
+    (docs/authoring.md). Existing files are never overwritten.
+    """
+    from mi_exercise import paths
+    from mi_exercise.instructor.scaffold import ScaffoldError, new_exercise
+
+    try:
+        written = new_exercise(slug, chapter, title=title)
+    except ScaffoldError as exc:
+        raise UsageProblem(str(exc)) from None
+    root = paths.content_root()
+    click.echo(f"Created exercise {slug} in chapter {chapter}:")
+    for path in written:
+        click.echo(f"  + {path.relative_to(root) if path.is_relative_to(root) else path}")
+    click.echo(f"Next: `mi-exercise validate {slug}`, then edit the files (see docs/authoring.md).")
+
+
+@click.command("grade")
+@click.argument("submissions", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
+@click.option("--jobs", default=1, show_default=True, type=int, help="Submissions graded at the same time.")
+@click.option("--shard", default=None, help="K/N: grade only the K-th of N slices of the class (for a CI matrix).")
+@click.option("--exercises", "exercise_list", default=None, help="Comma-separated slugs (default: every exercise).")
+@click.option("--sandbox", is_flag=True, help="Run learner code under bubblewrap: no network, read-only files, graders hidden.")
+@click.option("--device", type=click.Choice(["cpu", "auto", "cuda", "mps"]), default="cpu", show_default=True)
+def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device) -> None:
+    """Grade SUBMISSIONS (workspace folders, git checkouts, .zip files, .ipynb notebooks).
+
+    Writes OUT/submissions/<id>/{result.json, results.json (Gradescope), junit.xml, feedback.md}
+    and the class summary OUT/summary.json, summary.md and junit.xml. Exit status 0 when every
+    submission could be graded (whatever its score), 1 when some could not, 2 on a usage error.
+    """
+    from mi_exercise.commands import get_catalog
+    from mi_exercise.instructor.batch import GradeError, grade_class, parse_shard, select_exercises
+    from mi_exercise.instructor.sandbox import SandboxUnavailable
+
+    if not submissions:
+        raise UsageProblem("name at least one submission (a folder, a .zip or an .ipynb)")
+    catalog = get_catalog()
+    try:
+        k_n = parse_shard(shard)
+        exercises = select_exercises(catalog, exercise_list)
+
+        def progress(rec):
+            click.echo(f"  {rec['id']}: {rec['score']:g}/{rec['max_score']:g}"
+                       + (f"  (error: {rec['error'][:120]})" if rec["status"] == "error" else ""), err=True)
+
+        summary = grade_class([Path(s) for s in submissions], Path(out_dir), catalog, exercises, jobs=jobs,
+                              shard=k_n, sandbox=sandbox, device=device, progress=progress)
+    except (GradeError, SandboxUnavailable) as exc:
+        raise UsageProblem(str(exc)) from None
+    click.echo(f"Graded {summary['submissions']} submission(s) into {out_dir} "
+               f"({summary['errors']} could not be graded); summary: {Path(out_dir) / 'summary.md'}")
+    sys.exit(EXIT_FAILED if summary["errors"] else EXIT_OK)
+
+
+@click.command("merge")
+@click.argument("dirs", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+def merge_cmd(dirs, out_dir) -> None:
+    """Join the --out folders of `grade --shard K/N` runs into one, with one class summary."""
+    from mi_exercise.instructor.batch import GradeError, merge_dirs
+
+    if not dirs:
+        raise UsageProblem("name the shard folders to merge")
+    try:
+        summary = merge_dirs([Path(d) for d in dirs], Path(out_dir))
+    except GradeError as exc:
+        raise UsageProblem(str(exc)) from None
+    click.echo(f"Merged {len(dirs)} folder(s): {summary['submissions']} submission(s) into {out_dir}")
+    sys.exit(EXIT_FAILED if summary["errors"] else EXIT_OK)

@@ -1,0 +1,291 @@
+"""The trusted side of the warm worker (see zygote.py): a pool that hands out WorkerProcesses
+forked from a zygote instead of started cold.
+
+A WarmWorkerProcess is an ordinary WorkerProcess (same pipes, same wire.py protocol, same
+output file, same limits, kill and end classification); only its launch differs: the pipe
+ends and the output file travel to the zygote with SCM_RIGHTS and the zygote forks the worker.
+Its `proc` is a WarmChild: a Popen look-alike whose exit status arrives over the connection,
+because the zygote, not us, is the worker's parent.
+
+Where a pool comes from:
+- in-process: `WarmPool.start()` (watch mode, validate) starts a private zygote that dies with us;
+- a daemon: `mi-exercise worker start` records a zygote in the workspace's .mi-exercise/worker.json,
+  and `check` uses it when it is running (`spawner_for`).
+Checks that run sandboxed (a bwrap prefix) always start cold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mi_exercise.runner.proxy import WorkerConfig, WorkerProcess, worker_env
+
+STATE_FILE = "worker.json"
+START_SECONDS = 120.0
+
+
+class WarmChild:
+    """A forked worker as the trusted side sees it: pid, poll(), wait(), kill() like Popen."""
+
+    def __init__(self, conn: socket.socket, pid: int):
+        self.conn = conn
+        self.pid = pid
+        self.returncode: int | None = None
+        self.ended = False
+        self._buf = b""
+
+    def _take(self, timeout: float | None) -> None:
+        if self.ended:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ended:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.conn], [], [], left)
+            if not ready:
+                return
+            try:
+                data = self.conn.recv(4096)
+            except OSError:
+                data = b""
+            if not data:  # the zygote went away without telling us
+                self.ended = True
+                self.conn.close()
+                return
+            self._buf += data
+            while b"\n" in self._buf:
+                line, self._buf = self._buf.split(b"\n", 1)
+                message = json.loads(line)
+                if "status" in message:
+                    self.returncode = os.waitstatus_to_exitcode(message["status"])
+                    self.ended = True
+                    self.conn.close()
+                    return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+
+    def poll(self) -> int | None:
+        self._take(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._take(timeout)
+        if not self.ended:
+            raise subprocess.TimeoutExpired(f"warm worker {self.pid}", timeout)
+        return self.returncode
+
+    def kill(self) -> None:
+        if not self.ended:
+            try:
+                self.conn.sendall(b"kill\n")
+            except OSError:
+                pass
+
+
+class WarmWorkerProcess(WorkerProcess):
+    def __init__(self, config: WorkerConfig, pool: "WarmPool"):
+        self._pool = pool
+        super().__init__(config)
+
+    def _launch(self, req_r: int, resp_w: int) -> WarmChild:
+        return self._pool._fork(self.config, [req_r, resp_w, self.out_file.fileno()])
+
+
+class WarmPool:
+    """A zygote to fork workers from: owned (started by us, dies with us) or a daemon's."""
+
+    def __init__(self, socket_path: Path, proc: subprocess.Popen | None = None, tmpdir: str | None = None):
+        self.socket_path = Path(socket_path)
+        self.proc = proc
+        self._tmpdir = tmpdir
+        self.forks = 0
+        self.fallbacks = 0
+
+    # -- starting ---------------------------------------------------------------------------
+    @classmethod
+    def start(cls, *, detached: bool = False, socket_dir: str | None = None) -> "WarmPool":
+        """Start a zygote. Attached (default): it exits when this process does (its stdin is a
+        pipe from us). Detached: a daemon that lives until `stop()`/SIGTERM."""
+        tmpdir = socket_dir or tempfile.mkdtemp(prefix="mi-ex-")  # mode 0700: only we connect
+        path = Path(tmpdir) / "zygote.sock"
+        cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.zygote", str(path)]
+        if not detached:
+            cmd.append("--lifeline")
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if detached else subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=worker_env(), cwd=tmpdir,
+                                start_new_session=True)  # Ctrl-C is ours to handle, not the zygote's
+        return cls(path, proc, tmpdir)
+
+    def wait_ready(self, timeout: float = START_SECONDS) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.socket_path.exists():
+            if self.proc is not None and self.proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    @property
+    def running(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            return False
+        return self.socket_path.exists()
+
+    # -- forking ----------------------------------------------------------------------------
+    def _fork(self, config: WorkerConfig, fds: list[int]) -> WarmChild:
+        if not self.wait_ready():
+            raise OSError("the warm worker did not start")
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(str(self.socket_path))
+            request = {"cwd": str(config.learner_file.parent), "env": worker_env(),
+                       "preload": list(config.preload)}
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
+            buf = b""
+            while b"\n" not in buf:
+                ready, _, _ = select.select([conn], [], [], START_SECONDS)
+                data = conn.recv(4096) if ready else b""
+                if not data:
+                    raise OSError("the warm worker did not answer")
+                buf += data
+            line, rest = buf.split(b"\n", 1)
+            reply = json.loads(line)
+            if "pid" not in reply:
+                raise OSError(reply.get("error", "the warm worker refused"))
+        except BaseException:
+            conn.close()
+            raise
+        child = WarmChild(conn, reply["pid"])
+        child._buf = rest
+        self.forks += 1
+        return child
+
+    def spawn(self, config: WorkerConfig) -> WorkerProcess:
+        """A worker for one check: forked warm, or started cold when that cannot be done."""
+        if not config.sandbox:
+            try:
+                return WarmWorkerProcess(config, self)
+            except OSError:
+                pass
+        self.fallbacks += 1
+        return WorkerProcess(config)
+
+    __call__ = spawn
+
+    # -- stopping ---------------------------------------------------------------------------
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def __enter__(self) -> "WarmPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# -- the pool checks use --------------------------------------------------------------------
+_current: WarmPool | None = None
+
+
+def use(pool: WarmPool | None) -> None:
+    """Make `pool` the spawner of every run_check in this process (None: back to the default)."""
+    global _current
+    _current = pool
+
+
+def start_in_process() -> WarmPool:
+    """Start a private zygote and use it for every check in this process until it exits."""
+    pool = WarmPool.start()
+    use(pool)
+    return pool
+
+
+def daemon_state(state_dir: Path) -> dict | None:
+    """The running daemon recorded in a workspace's state folder, or None."""
+    try:
+        state = json.loads((state_dir / STATE_FILE).read_text())
+        pid, path = int(state["pid"]), Path(state["socket"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return state if path.exists() else None
+
+
+def fork_count(state: dict) -> int:
+    try:
+        return int(Path(state["socket"] + ".forks").read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def spawner_for(learner_file: Path):
+    """The spawner a check of `learner_file` should use: this process's pool, else the daemon
+    of the workspace the file is in, else None (start cold)."""
+    if _current is not None:
+        return _current
+    from mi_exercise.workspace.workspace import STATE_DIR
+
+    for folder in Path(learner_file).resolve().parents:
+        state_dir = folder / STATE_DIR
+        if state_dir.is_dir():
+            state = daemon_state(state_dir)
+            return WarmPool(Path(state["socket"])) if state else None
+    return None
+
+
+def start_daemon(state_dir: Path) -> dict:
+    state = daemon_state(state_dir)
+    if state:
+        return {**state, "already": True}
+    pool = WarmPool.start(detached=True)
+    if not pool.wait_ready():
+        pool.close()
+        raise OSError("the warm worker did not start (see `python -m mi_exercise.runner.zygote`)")
+    state = {"pid": pool.proc.pid, "socket": str(pool.socket_path), "started": time.time()}
+    (state_dir / STATE_FILE).write_text(json.dumps(state))
+    return state
+
+
+def stop_daemon(state_dir: Path) -> bool:
+    state = daemon_state(state_dir)
+    try:
+        (state_dir / STATE_FILE).unlink()
+    except OSError:
+        pass
+    if not state:
+        return False
+    try:
+        os.kill(int(state["pid"]), signal.SIGTERM)
+    except OSError:
+        pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(state["pid"]), 0)
+        except OSError:
+            break
+        time.sleep(0.05)
+    shutil.rmtree(Path(state["socket"]).parent, ignore_errors=True)
+    return True

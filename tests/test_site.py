@@ -1,0 +1,264 @@
+"""The static site: built from a workspace with progress, checked as HTML and in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+import zlib
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from tests.conftest import REPO, copy_content, run_cli, solution_text
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+LEARNER = "00-foundations/tensor_basics.py"
+EXTERNAL = re.compile(r"""(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+def second_exercise(content: Path) -> Path:
+    """Add a copy of tensor-basics as a second exercise, so the index has two statuses to show."""
+    src = content / "exercises" / "foundations" / "tensor-basics"
+    dst = content / "exercises" / "foundations" / "tensor-basics-two"
+    shutil.copytree(src, dst)
+    toml = (dst / "exercise.toml").read_text()
+    toml = toml.replace('slug = "tensor-basics"', 'slug = "tensor-basics-two"')
+    toml = toml.replace('title = "Tensor basics"', 'title = "Tensor basics, again"').replace("order = 1", "order = 2")
+    (dst / "exercise.toml").write_text(toml)
+    shutil.copytree(content / "graders" / "foundations" / "tensor-basics", content / "graders" / "foundations" / "tensor-basics-two")
+    return dst
+
+
+PICTURES = '''
+import math
+
+def pictures(context):
+    n = 6
+    pattern = [[(1.0 if j == max(i - 1, 0) else 0.0) for j in range(n)] for i in range(n)]
+    tokens = ["A", "B", "C", "A", "B", "C"]
+    return [
+        {"kind": "heatmap", "title": "Attention pattern", "data": pattern, "x_labels": tokens, "y_labels": tokens,
+         "x_title": "key", "y_title": "query", "caption": "a previous-token head"},
+        {"kind": "lines", "title": "Loss", "series": {"train": [3 * math.exp(-k / 8) + 0.1 for k in range(40)]},
+         "x_title": "step", "y_title": "loss"},
+    ]
+'''
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Content with two exercises (one with a pictures hook), a workspace where the first is passed
+    and the second failed once, and the site built from it."""
+    base = tmp_path_factory.mktemp("site")
+    content = copy_content(base / "content", ["tensor-basics"])
+    second = second_exercise(content)
+    (content / "exercises" / "foundations" / "tensor-basics" / "pictures.py").write_text(PICTURES)
+    env = {"MI_EXERCISE_CONTENT": str(content)}
+    ws = base / "ws"
+    assert run_cli("init", str(ws), env=env).returncode == 0
+    (ws / LEARNER).write_text(solution_text("foundations", "tensor-basics"))
+    assert run_cli("check", "tensor-basics", cwd=ws, env=env).returncode == 0
+    assert run_cli("check", "tensor-basics-two", cwd=ws, env=env).returncode == 1
+    out = base / "out"
+    result = run_cli("site", "build", "--out", str(out), "--workspace", str(ws), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    progress = json.loads(run_cli("progress", "--json", cwd=ws, env=env).stdout)
+    return {"out": out, "ws": ws, "env": env, "content": content, "progress": progress, "second": second}
+
+
+def test_site_pages_have_progress_maths_code_hints_and_last_check(built):
+    out = built["out"]
+    index = (out / "index.html").read_text()
+    assert 'data-slug="tensor-basics" data-status="passed"' in index
+    assert 'data-slug="tensor-basics-two" data-status="in progress"' in index
+    assert 'data-passed="1" data-total="2"' in index
+    assert 'href="exercises/tensor-basics-two.html">Tensor basics, again' in index  # what's next
+    page = (out / "exercises" / "tensor-basics.html").read_text()
+    assert "<math" in page and "<mfrac>" in page  # MathML made here
+    assert 'class="highlight"' in page and '<span class="k">def</span>' in page  # Pygments
+    assert page.count('<details class="hint">') == 4
+    assert "arange_grid" in page and "torch" in page and "Tensor" in page
+    assert 'class="result result-passed"' in page and "test_normalize_columns" in page
+    assert page.count("<svg") >= 2 and "Attention pattern" in page  # the pictures hook
+    other = (out / "exercises" / "tensor-basics-two.html").read_text()
+    assert 'class="result result-failed"' in other and "outcome-passed" not in other and "<code>test_arange_grid</code>" in other
+    for path in out.rglob("*.html"):
+        assert not EXTERNAL.search(path.read_text()), f"{path} refers to another host"
+    for path in (out / "assets").iterdir():
+        assert "http" not in path.read_text().replace("http://www.w3.org", ""), path
+
+
+def test_site_builds_without_a_workspace(tmp_path, cli):
+    result = cli("site", "build", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "without a workspace" in result.stdout
+    assert "Built without a workspace" in (tmp_path / "out" / "exercises" / "tensor-basics.html").read_text()
+
+
+@pytest.mark.parametrize("line, text, expect", [
+    (5, "Here {{ undefined_name }} is used.", "undefined value"),
+    (7, "A {% for x in %} broken tag.", "template syntax error"),
+    (9, "Unclosed maths $x + y here.", "unclosed maths"),
+    (3, "Bad maths $\\frac{1}{$ here.", "cannot render the maths"),
+])
+def test_broken_page_is_reported_with_exercise_and_line(content, tmp_path, line, text, expect):
+    page = content / "exercises" / "foundations" / "tensor-basics" / "page.md"
+    lines = page.read_text().split("\n")
+    lines[line - 1] = text
+    page.write_text("\n".join(lines))
+    result = run_cli("site", "build", "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     env={"MI_EXERCISE_CONTENT": str(content)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "tensor-basics" in result.stderr and f"line {line}" in result.stderr and expect in result.stderr
+    assert "Traceback" not in result.stderr and "jinja2" not in result.stderr
+
+
+def test_broken_template_and_pictures_hook_are_reported(content, tmp_path):
+    env = {"MI_EXERCISE_CONTENT": str(content)}
+    hook = content / "exercises" / "foundations" / "tensor-basics" / "pictures.py"
+    hook.write_text("def pictures(context):\n    data = [[1, 2], [3]]\n    return [{'kind': 'heatmap', 'data': data}]\n")
+    result = run_cli("site", "build", "--out", str(tmp_path / "o1"), cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "tensor-basics" in result.stderr and "same, non-zero length" in result.stderr
+    hook.write_text("def pictures(context):\n    return [1 / 0]\n")
+    result = run_cli("site", "build", "--out", str(tmp_path / "o2"), cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "pictures.py, line 2" in result.stderr and "ZeroDivisionError" in result.stderr
+    hook.unlink()
+    template = content / "templates" / "site" / "exercise.html"
+    lines = template.read_text().split("\n")
+    lines[3] = "{{ exercise.slug | nosuchfilter }}"
+    template.write_text("\n".join(lines))
+    result = run_cli("site", "build", "--out", str(tmp_path / "o3"), cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "exercise.html, line 4" in result.stderr and "nosuchfilter" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_serves_on_localhost_and_rebuilds_on_change(content, tmp_path):
+    env = {**os.environ, "MI_EXERCISE_CONTENT": str(content)}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    proc = subprocess.Popen([sys.executable, "-m", "mi_exercise", "site", "serve", "--port", "0", "--interval", "0.3",
+                             "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        for line in proc.stdout:
+            m = re.search(r"Serving on (http://127\.0\.0\.1:\d+/)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, "serve did not report its address"
+        page = urllib.request.urlopen(url + "exercises/tensor-basics.html", timeout=10).read().decode()
+        assert "Tensor basics" in page
+        md = content / "exercises" / "foundations" / "tensor-basics" / "page.md"
+        md.write_text(md.read_text().replace("Everything in this track", "Freshly edited: everything in this track"))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            page = urllib.request.urlopen(url + "exercises/tensor-basics.html", timeout=10).read().decode()
+            if "Freshly edited" in page:
+                break
+            time.sleep(0.3)
+        assert "Freshly edited" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# -- headless Chromium --------------------------------------------------------------------------
+def png_distinct_rows(data: bytes) -> int:
+    """Decode a PNG's scanlines (no imaging library) and count the distinct ones: a blank page has 1."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    channels = 4
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, _, depth, colour = struct.unpack(">IIBB", chunk[:10])
+            channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels + 1
+    return len({raw[i + 1:i + stride] for i in range(0, len(raw), stride)})
+
+
+@pytest.mark.slow
+def test_site_in_headless_chromium(built, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium chromium-driver)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    out = built["out"]
+    requests, problems = [], []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+        todo, seen = [(out / "index.html").as_uri()], set()
+        while todo:
+            url = todo.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            response = page.goto(url)
+            assert response is None or response.ok, url
+            page.wait_for_load_state("load")
+            for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+                target = urlparse(href)
+                assert target.scheme == "file", f"{url} links to {href}"
+                path = Path(unquote(target.path))
+                assert path.is_file(), f"{url}: broken link {href}"
+                if target.fragment:
+                    assert f'id="{target.fragment}"' in path.read_text(), f"{url}: no anchor for {href}"
+                todo.append(target._replace(fragment="").geturl())
+        assert len(seen) == 1 + 2  # index and both exercise pages
+
+        # the progress on the index matches the workspace
+        page.goto((out / "index.html").as_uri())
+        shown = dict(page.eval_on_selector_all("li.card", "els => els.map(e => [e.dataset.slug, e.dataset.status])"))
+        expected = {e["slug"]: e["status"] for c in built["progress"]["chapters"] for e in c["exercises"]}
+        assert shown == expected
+        passed = page.get_attribute("#overall-progress", "data-passed")
+        assert int(passed) == built["progress"]["passed"] == 1
+        assert page.inner_text(".next-link") == "Tensor basics, again"
+
+        # the exercise page: maths laid out, hints folded, a screenshot with content
+        page.goto((out / "exercises" / "tensor-basics.html").as_uri())
+        assert page.locator("math").count() >= 3
+        box = page.locator(".math-display math").first.bounding_box()
+        assert box and box["height"] > 20  # MathML is laid out, not shown as raw TeX
+        assert not page.locator("details.hint").first.evaluate("d => d.open")
+        assert "$$" not in page.inner_text(".page")
+        shot = tmp_path / "tensor-basics.png"
+        page.screenshot(path=str(shot))
+        assert png_distinct_rows(shot.read_bytes()) > 100
+        width = page.evaluate("document.querySelector('.page p').getBoundingClientRect().width")
+        assert 400 < width < 800  # a readable measure
+        light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        page.emulate_media(color_scheme="dark")
+        dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert light != dark
+        page.locator("#fn-normalize_columns").scroll_into_view_if_needed()
+        dark_shot = tmp_path / "tensor-basics-dark.png"
+        page.screenshot(path=str(dark_shot), full_page=True)
+        keep = os.environ.get("MI_SITE_SCREENSHOTS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, Path(keep) / shot.name)
+            shutil.copy(dark_shot, Path(keep) / dark_shot.name)
+        browser.close()
+    assert not problems, problems
+    assert requests and all(r.startswith("file://") for r in requests), [r for r in requests if not r.startswith("file://")]
