@@ -142,7 +142,7 @@ def serve(path: str, lifeline: bool) -> None:
                     conn.close()
                     continue
                 error = None
-                for name in request.get("preload", []):
+                for name in worker.preload_modules(request.get("preload", [])):
                     try:
                         importlib.import_module(name)  # the child imports it again and reports
                     except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,226 @@
+"""The small attention-only model with induction heads that the project trains and ships.
+
+``scripts/train_induction_model.py`` trains it (2 layers, 4 heads each, d_model 64, no MLPs,
+vocabulary of 128 tokens, token 0 = BOS) on random tokens with repeated spans, and writes
+``weights/attn-only-induction/model.safetensors`` and ``config.json`` next to this file. The
+config records which heads are induction heads and which are previous-token heads.
+
+    from mi_exercise.models.induction import load_induction_model, repeated_tokens
+    model = load_induction_model()                 # a TransformerLens 4 TransformerBridge
+    tokens = repeated_tokens(seq_len=20, batch=4)  # [4, 41]: [BOS] + seq + seq
+    logits, cache = model.run_with_cache(tokens)
+    cache["blocks.1.attn.hook_pattern"]            # [4, n_heads, 41, 41]
+
+Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "attn-only-induction"
+WEIGHTS_FILE = WEIGHTS_DIR / "model.safetensors"
+CONFIG_FILE = WEIGHTS_DIR / "config.json"
+TRAIN_HINT = "python scripts/train_induction_model.py"
+
+# GPT-2 small's induction heads as the field's tutorials name them (layer, head).
+GPT2_INDUCTION_HEADS = [(5, 1), (5, 5), (6, 9), (7, 2), (7, 10)]
+
+
+class ModelUnavailable(RuntimeError):
+    """The requested model's weights are not on this machine."""
+
+
+@lru_cache(maxsize=1)
+def model_info() -> dict:
+    """The shipped config.json: model_config, bos_token, induction_heads, previous_token_heads,
+    head_scores (per-head scores measured by the training script) and training details."""
+    if not CONFIG_FILE.is_file():
+        raise ModelUnavailable(
+            f"the induction model's config is missing ({CONFIG_FILE}); the package was installed "
+            f"without its weights. Re-install it, or train them with `{TRAIN_HINT}`."
+        )
+    return json.loads(CONFIG_FILE.read_text())
+
+
+def bridge_config() -> dict:
+    """The dict ``TransformerBridge.boot_native`` takes for the shipped model."""
+    cfg = dict(model_info()["model_config"])
+    cfg.setdefault("seed", 0)
+    return cfg
+
+
+def bos_token() -> int:
+    return int(model_info()["bos_token"])
+
+
+def induction_heads() -> list[tuple[int, int]]:
+    """The shipped model's induction heads as (layer, head) pairs, as the training script found them."""
+    return [tuple(h) for h in model_info()["induction_heads"]]
+
+
+def previous_token_heads() -> list[tuple[int, int]]:
+    """The shipped model's previous-token heads as (layer, head) pairs."""
+    return [tuple(h) for h in model_info()["previous_token_heads"]]
+
+
+def _resolve_device(device) -> str:
+    if device is None:
+        return "cpu"
+    device = str(device)
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    return device
+
+
+def load_induction_model(device=None):
+    """Load the shipped attention-only model into a TransformerLens 4 ``TransformerBridge``.
+
+    device: "cpu" (default), "cuda", "mps" or "auto". The model is in eval mode; every call
+    returns a fresh model, so hooks or edits on one never leak into another.
+    """
+    from safetensors.torch import load_file
+    from transformer_lens.model_bridge import TransformerBridge
+
+    if not WEIGHTS_FILE.is_file():
+        raise ModelUnavailable(
+            f"the induction model's weights are missing ({WEIGHTS_FILE}). Re-install the "
+            f"package, or train them with `{TRAIN_HINT}`."
+        )
+    bridge = TransformerBridge.boot_native(bridge_config())
+    state = load_file(str(WEIGHTS_FILE))
+    bridge.load_state_dict(state, strict=True)
+    bridge.eval()
+    device = _resolve_device(device)
+    if device != "cpu":
+        bridge = bridge.to(device)
+    return bridge
+
+
+def gpt2_available() -> bool:
+    """True when GPT-2 small's weights are in the local Hugging Face cache (nothing is downloaded)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        hit = try_to_load_from_cache("gpt2", name)
+        if isinstance(hit, str) and os.path.isfile(hit):
+            return True
+        hit = try_to_load_from_cache("openai-community/gpt2", name)
+        if isinstance(hit, str) and os.path.isfile(hit):
+            return True
+    return False
+
+
+def load_gpt2(device=None):
+    """GPT-2 small through ``TransformerBridge.boot_transformers``, from the local cache only.
+
+    Raises ModelUnavailable (with the reason) when the weights are not cached here.
+    """
+    if not gpt2_available():
+        raise ModelUnavailable(
+            "GPT-2 small's weights are not in the local Hugging Face cache; nothing is "
+            "downloaded at grading time. Fetch them once with "
+            "`python -c \"from transformers import AutoModelForCausalLM as M; M.from_pretrained('gpt2')\"` "
+            "on a machine with a network."
+        )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformer_lens.model_bridge import TransformerBridge
+
+    model = TransformerBridge.boot_transformers("gpt2", device=_resolve_device(device))
+    model.eval()
+    return model
+
+
+def load_model(name: str = "attn-only-induction", device=None):
+    """Load a model by name: "attn-only-induction" (shipped) or "gpt2" (local cache only)."""
+    if name in (None, "", "attn-only-induction", "induction"):
+        return load_induction_model(device)
+    if name == "gpt2":
+        return load_gpt2(device)
+    raise ValueError(f"unknown model {name!r}: use 'attn-only-induction' or 'gpt2'")
+
+
+def repeated_tokens(seq_len: int, batch: int = 1, seed: int = 0, d_vocab: int | None = None,
+                    bos: int | None = None) -> torch.Tensor:
+    """``[BOS] + seq + seq`` with seq drawn uniformly from the non-BOS tokens.
+
+    Returns int64 [batch, 1 + 2 * seq_len]. Seeded: the same arguments give the same tokens.
+    """
+    if seq_len < 1 or batch < 1:
+        raise ValueError(f"seq_len and batch must be at least 1 (got seq_len={seq_len}, batch={batch})")
+    d_vocab = d_vocab if d_vocab is not None else int(model_info()["model_config"]["d_vocab"])
+    bos = bos if bos is not None else bos_token()
+    gen = torch.Generator().manual_seed(seed)
+    seq = torch.randint(0, d_vocab - 1, (batch, seq_len), generator=gen)
+    seq = seq + (seq >= bos).long()  # skip the BOS id
+    first = torch.full((batch, 1), bos, dtype=torch.long)
+    return torch.cat([first, seq, seq], dim=1)
+
+
+@torch.no_grad()
+def per_token_loss(model, tokens: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each next-token prediction: [batch, seq - 1] (position i predicts token i+1)."""
+    logits = model(tokens.to(next(model.parameters()).device))
+    logprobs = logits.float().log_softmax(-1)[:, :-1]
+    target = tokens[:, 1:].to(logprobs.device)
+    return -logprobs.gather(-1, target[..., None])[..., 0].cpu()
+
+
+@torch.no_grad()
+def head_scores(model, seq_len: int = 30, batch: int = 16, seed: int = 1234) -> dict:
+    """Per-head scores on ``[BOS] + seq + seq``: lists [n_layers][n_heads] of floats.
+
+    induction: mean attention from each second-copy position to the token after that token's
+    first occurrence (diagonal at offset -(seq_len - 1)); previous_token: mean attention to
+    the position just before (offset -1), over every query after BOS.
+    """
+    cfg = model.cfg
+    tokens = repeated_tokens(seq_len, batch, seed, d_vocab=cfg.d_vocab)
+    _, cache = model.run_with_cache(tokens.to(next(model.parameters()).device))
+    induction, previous = [], []
+    for layer in range(cfg.n_layers):
+        pattern = cache[f"blocks.{layer}.attn.hook_pattern"].float().cpu()
+        ind = pattern.diagonal(offset=-(seq_len - 1), dim1=-2, dim2=-1)[..., -seq_len:]
+        prev = pattern.diagonal(offset=-1, dim1=-2, dim2=-1)
+        induction.append(ind.mean(dim=(0, -1)).tolist())
+        previous.append(prev.mean(dim=(0, -1)).tolist())
+    return {"induction": induction, "previous_token": previous}
+
+
+@torch.no_grad()
+def figure_data(seq_len: int = 20, seed: int = 0, model=None) -> dict:
+    """What the site needs to draw the chapter's pictures, as plain Python data.
+
+    Runs the shipped model on one ``[BOS] + seq + seq`` sequence and returns
+      tokens:        list[int], length T = 1 + 2 * seq_len
+      patterns:      patterns[layer][head] is a T x T list of lists (query rows, key columns)
+      per_token_loss: list[float], length T - 1 (loss of predicting token i+1 at position i)
+      induction_heads, previous_token_heads: lists of [layer, head]
+      head_scores:   {"induction": [[...]], "previous_token": [[...]]}
+      seq_len:       the length of one copy
+    """
+    model = model if model is not None else load_induction_model()
+    tokens = repeated_tokens(seq_len, 1, seed, d_vocab=model.cfg.d_vocab)
+    _, cache = model.run_with_cache(tokens)
+    patterns = [cache[f"blocks.{l}.attn.hook_pattern"][0].float().cpu().tolist() for l in range(model.cfg.n_layers)]
+    return {
+        "tokens": tokens[0].tolist(),
+        "seq_len": seq_len,
+        "patterns": patterns,
+        "per_token_loss": per_token_loss(model, tokens)[0].tolist(),
+        "induction_heads": [list(h) for h in induction_heads()],
+        "previous_token_heads": [list(h) for h in previous_token_heads()],
+        "head_scores": head_scores(model),
+    }

@@ -1,0 +1,133 @@
+"""Grader for induction-scores. Scores from a pattern are checked against the reference on the
+shipped model's patterns and on synthetic heads (a perfect induction head, a head one
+position off, a head that copies in the first half), and against TransformerLens's own
+induction-head detector; induction_scores must give the same scores through hooks and leave
+the forward pass untouched; find_induction_heads must name the shipped model's induction heads."""
+
+import pytest
+import torch
+from transformer_lens.head_detector import (
+    compute_head_attention_similarity_score,
+    get_induction_head_detection_pattern,
+)
+
+from mi_exercise.grading import assert_close, fail
+from mi_exercise.models.induction import induction_heads, load_induction_model, repeated_tokens
+
+
+@pytest.fixture(scope="module")
+def trusted():
+    return load_induction_model()
+
+
+def offset_heads(seq_len: int) -> torch.Tensor:
+    """[1, 4, T, T] one-hot patterns: head 0 attends seq_len - 1 back (a perfect induction head),
+    head 1 seq_len back (the same token: one position off), head 2 seq_len - 2 back, head 3 to
+    BOS. A query with no such key attends to BOS."""
+    T = 1 + 2 * seq_len
+    p = torch.zeros(1, 4, T, T)
+    for h, back in enumerate([seq_len - 1, seq_len, seq_len - 2, 10**6]):
+        for q in range(T):
+            k = q - back
+            p[0, h, q, k if 0 <= k <= q and back < 10**6 else 0] = 1.0
+    return p
+
+
+def test_induction_scores_from_pattern(submission, reference, trusted, device):
+    for seq_len, batch, seed in [(5, 1, 0), (12, 3, 1), (20, 2, 2)]:
+        toks = repeated_tokens(seq_len, batch=batch, seed=seed)
+        _, cache = trusted.run_with_cache(toks)
+        for layer in range(trusted.cfg.n_layers):
+            p = cache[f"blocks.{layer}.attn.hook_pattern"]
+            assert_close(submission.induction_scores_from_pattern(p, seq_len), reference.induction_scores_from_pattern(p, seq_len),
+                         name=f"induction_scores_from_pattern(layer-{layer} pattern of [BOS]+seq+seq [{batch}, {1 + 2 * seq_len}], seq_len={seq_len})",
+                         device=device, rtol=1e-4, atol=1e-5)
+
+
+def test_synthetic_heads(submission, device):
+    for seq_len in [2, 6]:
+        p = offset_heads(seq_len)
+        got = submission.induction_scores_from_pattern(p, seq_len)
+        if not isinstance(got, torch.Tensor) or got.shape != (4,):
+            fail(f"induction_scores_from_pattern(pattern [1, 4, T, T], seq_len) must return [n_heads] = [4], got "
+                 f"{getattr(got, 'shape', type(got).__name__)}")
+        if abs(float(got[0]) - 1) > 1e-4:
+            which = " (it scored the head that attends seq_len back, to the same token)" if abs(float(got[1]) - 1) < 1e-4 else ""
+            fail(f"a perfect induction head (every second-copy query attends seq_len - 1 = {seq_len - 1} back) scored "
+                 f"{float(got[0]):.3f}, expected 1{which}. The token after the earlier occurrence is seq_len - 1 back")
+        assert_close(got, torch.tensor([1.0, 0.0, 0.0, 0.0]), name=f"induction_scores_from_pattern(one-hot heads, seq_len={seq_len})",
+                     device=device, atol=1e-5)
+    # attention seq_len - 1 back only in the first copy must not count
+    seq_len = 6
+    T = 1 + 2 * seq_len
+    p = torch.zeros(1, 1, T, T)
+    p[0, 0, :, 0] = 1
+    for q in range(seq_len - 1, seq_len + 1):
+        p[0, 0, q] = 0
+        p[0, 0, q, q - (seq_len - 1)] = 1
+    got = submission.induction_scores_from_pattern(p, seq_len)
+    expected = torch.tensor([0.0])
+    assert_close(got, expected, name="induction_scores_from_pattern(a head that attends seq_len - 1 back only at first-copy "
+                 "queries): only queries of the second copy count", device=device, atol=1e-5)
+
+
+def test_matches_transformerlens_detector(submission, trusted, device):
+    """On one repeated sequence without repeats inside seq, TransformerLens's induction detector
+    (error_measure="mul") sums the same weights over all T queries: its score is ours * seq_len / T."""
+    for seq_len, seed in [(10, 0), (25, 1)]:
+        s = seed
+        while True:
+            toks = repeated_tokens(seq_len, batch=1, seed=s)
+            if len(set(toks[0, 1 : 1 + seq_len].tolist())) == seq_len:
+                break
+            s += 100
+        _, cache = trusted.run_with_cache(toks)
+        detection = get_induction_head_detection_pattern(toks)
+        T = toks.shape[1]
+        for layer in range(trusted.cfg.n_layers):
+            p = cache[f"blocks.{layer}.attn.hook_pattern"]
+            tl = torch.tensor([compute_head_attention_similarity_score(
+                p[0, h], detection, exclude_bos=False, exclude_current_token=False, error_measure="mul")
+                for h in range(trusted.cfg.n_heads)])
+            got = submission.induction_scores_from_pattern(p, seq_len)
+            assert_close(got * seq_len / T, tl, name=f"induction_scores_from_pattern(layer {layer}, seq_len {seq_len}) * seq_len / T "
+                         "vs TransformerLens's detect_head('induction_head') score", device=device, rtol=1e-3, atol=1e-4)
+
+
+def test_induction_scores_with_hooks(submission, reference, trusted, device):
+    model = submission.load_induction_model(device)
+    for seq_len, batch, seed in [(8, 1, 3), (20, 3, 4)]:
+        toks = repeated_tokens(seq_len, batch=batch, seed=seed)
+        call = f"induction_scores(model, tokens [{batch}, {1 + 2 * seq_len}], seq_len={seq_len})"
+        got = submission.induction_scores(model, toks.to(device), seq_len)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            fail(f"{call} must return (scores, logits)")
+        scores, logits = got
+        expected_scores, _ = reference.induction_scores(trusted, toks, seq_len)
+        with torch.no_grad():
+            clean = trusted(toks)
+        assert_close(logits, clean, name=f"{call}[1]: the logits of the hooked run must be the model's ordinary logits "
+                     "(a hook that only records must not change or replace the pattern)", device=device, rtol=1e-4, atol=1e-4)
+        assert_close(scores, expected_scores, name=f"{call}[0] (scores [n_layers, n_heads])", device=device, rtol=1e-4, atol=1e-5)
+    # the model must come out of it clean: no hook left behind
+    toks = repeated_tokens(6, batch=1, seed=0)
+    with torch.no_grad():
+        clean = trusted(toks)
+    assert_close(model(toks.to(device)), clean, name="model(tokens) after induction_scores (hooks must be removed)",
+                 device=device, rtol=1e-4, atol=1e-4)
+
+
+def test_find_induction_heads(submission, reference, trusted, device):
+    gen = torch.Generator().manual_seed(0)
+    for shape, threshold in [((2, 4), 0.4), ((3, 5), 0.5), ((1, 1), 0.1)]:
+        s = torch.rand(*shape, generator=gen)
+        got = submission.find_induction_heads(s, threshold)
+        expected = reference.find_induction_heads(s, threshold)
+        got = [list(h) for h in got] if isinstance(got, (list, tuple)) else got
+        if got != expected:
+            fail(f"find_induction_heads(scores {list(shape)}, {threshold}) returned {got}, expected {expected}")
+    scores, _ = reference.induction_scores(trusted, repeated_tokens(20, batch=4, seed=9), 20)
+    got = submission.find_induction_heads(scores, 0.4)
+    known = sorted(list(h) for h in induction_heads())
+    if sorted(list(h) for h in got) != known:
+        fail(f"find_induction_heads(the shipped model's scores, 0.4) returned {got}; its induction heads are {known}")

@@ -1,0 +1,117 @@
+"""The shipped attention-only model still has the heads its config names, and loads through
+TransformerLens 4's TransformerBridge with caches and hooks working."""
+
+import pytest
+import torch
+
+from mi_exercise.models import induction
+
+
+@pytest.fixture(scope="module")
+def model():
+    return induction.load_induction_model()
+
+
+@pytest.fixture(scope="module")
+def scores(model):
+    return induction.head_scores(model, seq_len=25, batch=16, seed=7)
+
+
+def test_config_names_heads():
+    info = induction.model_info()
+    cfg = info["model_config"]
+    assert info["induction_heads"], "config.json lists no induction head"
+    assert info["previous_token_heads"], "config.json lists no previous-token head"
+    for layer, head in info["induction_heads"] + info["previous_token_heads"]:
+        assert 0 <= layer < cfg["n_layers"] and 0 <= head < cfg["n_heads"]
+    # an induction head reads a previous-token head's output, so it sits in a later layer
+    assert min(l for l, _ in info["induction_heads"]) > min(l for l, _ in info["previous_token_heads"])
+
+
+def test_weights_are_small():
+    assert induction.WEIGHTS_FILE.stat().st_size < 5 * 2**20
+
+
+def test_bridge_cache_and_hook_names(model):
+    tokens = induction.repeated_tokens(10, batch=2, seed=3)
+    logits, cache = model.run_with_cache(tokens)
+    cfg = model.cfg
+    assert logits.shape == (2, 21, cfg.d_vocab)
+    for layer in range(cfg.n_layers):
+        pattern = cache[f"blocks.{layer}.attn.hook_pattern"]
+        assert pattern.shape == (2, cfg.n_heads, 21, 21)
+        torch.testing.assert_close(pattern.sum(-1), torch.ones(2, cfg.n_heads, 21))
+        assert torch.all(pattern.triu(1) == 0), "attention must be causal"
+        assert cache[f"blocks.{layer}.attn.hook_q"].shape == (2, 21, cfg.n_heads, cfg.d_head)
+
+
+def test_run_with_hooks_changes_output(model):
+    tokens = induction.repeated_tokens(12, batch=1, seed=4)
+    clean = model(tokens)
+    layer, head = induction.induction_heads()[0]
+    seen = []
+
+    def ablate(pattern, hook):
+        seen.append(hook.name)
+        pattern = pattern.clone()
+        pattern[:, head] = 0.0
+        return pattern
+
+    hooked = model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_pattern", ablate)])
+    assert seen == [f"blocks.{layer}.attn.hook_pattern"]
+    assert not torch.allclose(clean, hooked), "a hook that zeroes an induction head's pattern must change the logits"
+    torch.testing.assert_close(model(tokens), clean)  # hooks are gone afterwards
+
+
+def test_induction_heads_stand_out(scores):
+    known = set(induction.induction_heads())
+    ind = scores["induction"]
+    known_scores = [ind[l][h] for l, h in known]
+    others = [ind[l][h] for l in range(len(ind)) for h in range(len(ind[l])) if (l, h) not in known]
+    assert min(known_scores) > 0.4, f"induction heads {sorted(known)} scored {known_scores}"
+    assert min(known_scores) > 3 * max(others), f"known {known_scores} vs others {others}"
+
+
+def test_previous_token_heads_stand_out(scores):
+    known = set(induction.previous_token_heads())
+    prev = scores["previous_token"]
+    known_scores = [prev[l][h] for l, h in known]
+    layer0_others = [prev[0][h] for h in range(len(prev[0])) if (0, h) not in known]
+    assert min(known_scores) > 0.4, f"previous-token heads {sorted(known)} scored {known_scores}"
+    assert not layer0_others or min(known_scores) > 2 * max(layer0_others)
+
+
+def test_repeated_half_is_predicted(model):
+    seq_len = 25
+    tokens = induction.repeated_tokens(seq_len, batch=8, seed=11)
+    loss = induction.per_token_loss(model, tokens)  # [8, 50]
+    first = loss[:, :seq_len].mean().item()
+    second = loss[:, seq_len:].mean().item()
+    assert first > 3.5, f"the first half is random; its loss {first:.2f} should be near ln(127)"
+    assert second < 0.25 * first, f"repeated half loss {second:.2f} vs first half {first:.2f}"
+
+
+def test_figure_data_shapes(model):
+    data = induction.figure_data(seq_len=8, seed=0, model=model)
+    T = 17
+    assert len(data["tokens"]) == T
+    assert len(data["per_token_loss"]) == T - 1
+    assert len(data["patterns"]) == model.cfg.n_layers
+    assert len(data["patterns"][0]) == model.cfg.n_heads
+    assert len(data["patterns"][0][0]) == T and len(data["patterns"][0][0][0]) == T
+
+
+def test_repeated_tokens_shape_and_bos():
+    toks = induction.repeated_tokens(5, batch=3, seed=0)
+    assert toks.shape == (3, 11) and toks.dtype == torch.long
+    assert torch.all(toks[:, 0] == induction.bos_token())
+    assert torch.all(toks[:, 1:6] == toks[:, 6:])
+    assert torch.all(toks[:, 1:] != induction.bos_token())
+    assert torch.equal(toks, induction.repeated_tokens(5, batch=3, seed=0))
+    with pytest.raises(ValueError):
+        induction.repeated_tokens(0)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="unknown model"):
+        induction.load_model("gpt3")
