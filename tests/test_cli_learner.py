@@ -107,3 +107,22 @@ def test_usage_and_configuration_errors_exit_2_without_a_progress_row(cli, works
         assert "Traceback" not in result.stderr
     progress = json.loads(cli("progress", "--json", cwd=workspace).stdout)
     assert progress["history"] == []
+
+
+def test_a_fix_saved_within_the_same_second_is_graded_fresh(cli, workspace):
+    # Python reuses a .pyc when size and mtime (whole seconds) match: a one-character fix must
+    # still be graded as written, and the workspace gets no __pycache__.
+    import os
+
+    learner = workspace / LEARNER
+    right = solution_text("foundations", "tensor-basics")
+    wrong = right.replace("return a[:, None] + b[None, :]", "return a[:, None] - b[None, :]")
+    assert len(wrong) == len(right)
+    learner.write_text(wrong)
+    stamp = learner.stat().st_mtime_ns
+    assert cli("check", "tensor-basics", cwd=workspace).returncode == 1
+    learner.write_text(right)
+    os.utime(learner, ns=(stamp, stamp))
+    again = cli("check", "tensor-basics", cwd=workspace)
+    assert again.returncode == 0, again.stdout
+    assert not list(workspace.rglob("__pycache__"))

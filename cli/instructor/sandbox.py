@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from mi_exercise import paths
@@ -62,6 +63,11 @@ def sandbox_prefix(learner_dir: Path | None = None, hide: list[Path] | tuple = (
            "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm",
            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
            "--setenv", "TMPDIR", "/tmp", "--setenv", "HOME", "/tmp"]
+    # The interpreter, its venv and this package stay readable even when they live under /tmp
+    # (a CI clone with its .venv there); grader folders are hidden after, so they stay hidden.
+    for keep in dict.fromkeys(Path(p).resolve() for p in (sys.base_prefix, sys.prefix, paths.PACKAGE_DIR)):
+        if keep.is_dir():
+            cmd += ["--ro-bind", str(keep), str(keep)]
     for dev in sorted(glob.glob("/dev/nvidia*")):  # a GPU stays usable when there is one
         cmd += ["--dev-bind", dev, dev]
     for folder in [*grader_folders(), *(Path(h).resolve() for h in hide)]:

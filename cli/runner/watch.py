@@ -11,6 +11,8 @@ verdict is printed as a block, one after another (tests and logs read that).
 
 from __future__ import annotations
 
+import hashlib
+
 import signal
 import time
 from dataclasses import dataclass, field
@@ -49,6 +51,13 @@ def file_stamp(path: Path):
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def content_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: int = 14) -> Group:
@@ -116,6 +125,7 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
 
         files = {ex.slug: ws.learner_file(catalog, ex) for ex in catalog.exercises}
         stamps = {slug: file_stamp(p) for slug, p in files.items()}
+        checked: dict[str, str | None] = {}  # slug -> digest of the content last checked
         state = WatchState(first)
         if console.is_terminal:
             from rich.live import Live
@@ -140,6 +150,7 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
                 state.result, state.error = None, f"{path.name} is missing; `mi-exercise reset {ex.slug}` restores it"
                 show()
                 return
+            checked[ex.slug] = content_digest(path)
             result = run_check(ex, path, device=device, options=options)
             if stopping["flag"]:
                 raise Stop
@@ -171,6 +182,11 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
                 if stamp != stamps[slug]:
                     stamps[slug] = stamp
                     changed.append(slug)
+            if not changed:
+                continue
+            # A save can touch a file twice (truncate, then write); a change seen during the
+            # previous check may be one we already graded: re-check only new content.
+            changed = [s for s in changed if s not in checked or content_digest(files[s]) != checked[s]]
             if not changed:
                 continue
             slug = state.exercise.slug if state.exercise.slug in changed else changed[0]
