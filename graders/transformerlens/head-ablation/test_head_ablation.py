@@ -31,13 +31,13 @@ def random_z(seed: int, batch: int, pos: int, n_heads: int, d_head: int) -> torc
 
 
 def z_inputs(cached_z):
-    """(description, z) pairs: random shapes (batch 1, non-square, a non-contiguous view) and cached activations."""
+    """(description, z) pairs: cached activations, then random shapes (batch 1, non-square, a non-contiguous view)."""
     strided = random_z(3, 6, 4, 3, 5).transpose(0, 1)  # [4, 6, 3, 5], not contiguous
     return [
+        *[(f"cached blocks.{layer}.attn.hook_z [2, 21, 4, 16]", z) for layer, z in enumerate(cached_z)],
         ("random z [1, 7, 4, 16]", random_z(0, 1, 7, 4, 16)),
         ("random z [3, 5, 2, 6]", random_z(1, 3, 5, 2, 6)),
         ("a non-contiguous z [4, 6, 3, 5]", strided),
-        *[(f"cached blocks.{layer}.attn.hook_z [2, 21, 4, 16]", z) for layer, z in enumerate(cached_z)],
     ]
 
 
@@ -127,8 +127,8 @@ def test_run_with_ablation(submission, reference, trusted, device):
                      "the activation must return the new tensor (TransformerLens uses what the hook returns), and it "
                      "must sit on blocks.L.attn.hook_z: TransformerBridge discards edits at some hook points, such as "
                      "hook_attn_scores")
+            assert_model_clean(model, trusted, device, call)
             assert_close(got, expected, name=f"{call} (logits of the ablated run)", device=device, rtol=1e-4, atol=1e-4)
-    assert_model_clean(model, trusted, device, "run_with_ablation")
 
 
 def test_half_loss_increase(submission, reference, trusted, device):
