@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from mi_exercise import __version__
 from mi_exercise.catalog.loader import CatalogError, load_catalog
@@ -253,11 +254,11 @@ def hint_cmd(slug: str, workspace_dir: str | None) -> None:
     if level is None:
         out.print(f"All {len(ex.hints)} hints for {slug} are shown:")
         for i, hint in enumerate(ex.hints, 1):
-            out.print(f"  [bold]{i}.[/bold] {hint}")
+            out.print(f"  [bold]{i}.[/bold] {escape(hint)}")
         return
     for i in range(level):
-        out.print(f"[dim]  {i + 1}. {ex.hints[i]}[/dim]")
-    out.print(f"[bold]Hint {level + 1}/{len(ex.hints)}:[/bold] {ex.hints[level]}")
+        out.print(f"[dim]  {i + 1}. {escape(ex.hints[i])}[/dim]")
+    out.print(f"[bold]Hint {level + 1}/{len(ex.hints)}:[/bold] {escape(ex.hints[level])}")
 
 
 @main.command("progress")

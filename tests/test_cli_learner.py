@@ -73,6 +73,8 @@ def test_hints_go_in_order_and_are_recorded(cli, workspace):
     assert "All 4 hints" in last.stdout
     progress = json.loads(cli("progress", "--json", cwd=workspace).stdout)
     assert progress["chapters"][0]["exercises"][0]["hints_used"] == 4
+    # hints are printed as text, not rich markup: shapes in brackets survive
+    assert "(blocks.L.attn.hook_z, [batch, pos, n_heads, d_head])" in cli("hint", "head-ablation", cwd=workspace).stdout
 
 
 def test_reset_asks_then_keeps_a_backup(cli, workspace):
