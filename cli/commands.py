@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from mi_exercise import __version__
 from mi_exercise.catalog.loader import CatalogError, load_catalog
@@ -336,10 +337,10 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
             table.add_column("verdict")
             table.add_column("detail", overflow="fold")
             for problem in v.problems:
-                table.add_row("-", "metadata", "[red]problem[/red]", problem)
+                table.add_row("-", "metadata", "[red]problem[/red]", Text(problem))
             for t in v.trials:
                 verdict = "[green]ok[/green]" if t.ok else "[red]FAIL[/red]"
-                table.add_row(t.path.name, t.kind, verdict, t.note)
+                table.add_row(Text(t.path.name), t.kind, verdict, Text(t.note))  # notes quote shapes like [4, 16]
             out.print(table)
     ok = all(v.ok for v in results)
     if as_json:
