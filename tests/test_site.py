@@ -315,7 +315,7 @@ def png_distinct_rows(data: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_site_in_headless_chromium(built, tmp_path):
+def test_site_in_headless_chromium(built, tl_site, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium chromium-driver)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
@@ -381,6 +381,13 @@ def test_site_in_headless_chromium(built, tmp_path):
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / shot.name)
             shutil.copy(dark_shot, Path(keep) / dark_shot.name)
+
+        # a TransformerLens page: the score map and the induction heads' patterns are drawn at full size
+        page.goto((tl_site["out"] / "exercises" / "induction-scores.html").as_uri())
+        boxes = page.eval_on_selector_all("section.figures svg", "els => els.map(e => e.getBoundingClientRect().width)")
+        assert len(boxes) == 5 and all(w > 150 for w in boxes), boxes
+        cells = page.eval_on_selector_all("section.figures svg", "els => els.map(e => e.querySelectorAll('rect > title').length)")
+        assert cells == [8, 441, 441, 441, 441], cells
         browser.close()
     assert not problems, problems
     assert requests and all(r.startswith("file://") for r in requests), [r for r in requests if not r.startswith("file://")]
