@@ -109,6 +109,9 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         "-c", str(PYTEST_INI),
         "--rootdir", str(exercise.grader_dir),
         "--import-mode=importlib",
+        # Plugins are named, not discovered: whatever else is installed (anyio, typeguard, a
+        # course's own) neither changes how graders run nor costs its import (~1 s) per check.
+        "-p", "pytest_timeout",
         "-p", "no:cacheprovider",
         "-p", "no:terminal",
         "-p", "no:warnings",
@@ -123,11 +126,17 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         "-o", "timeout_method=signal",
     ]
     env_before = os.environ.get("PYTEST_CURRENT_TEST")
+    autoload_before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         pytest.main(args, plugins=[plugin])
     finally:
         if env_before is None:
             os.environ.pop("PYTEST_CURRENT_TEST", None)
+        if autoload_before is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload_before
         try:
             result.device = submission._worker.device or config.device
         except AttributeError:

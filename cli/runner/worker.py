@@ -9,6 +9,7 @@ before any learner code runs. Nothing here decides whether an answer is right.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import resource
 import sys
@@ -50,10 +51,10 @@ class Worker:
     def send(self, message: dict) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
-        wire.write_frame(self.resp_fd, wire.dumps(message))
+        wire.send(self.resp_fd, message)
 
     def receive(self) -> dict:
-        return wire.loads_safe(wire.read_frame(self.req_fd))
+        return wire.receive(self.req_fd)
 
     # -- values ---------------------------------------------------------------------------
     def to_wire(self, value, devices: dict, path: str = "result"):
@@ -235,7 +236,7 @@ class Worker:
                 reply = {"ok": False, "end": self.describe(exc)}
             try:
                 self.send(reply)
-            except Exception as exc:  # noqa: BLE001 - a value torch.save cannot write
+            except Exception as exc:  # noqa: BLE001 - a value the wire format cannot carry
                 self.send({"ok": False, "end": {"kind": "error", "message": f"could not send your result back: {exc}"}})
 
 
@@ -264,7 +265,7 @@ def pick_device(requested: str) -> str:
 def main(argv: list[str]) -> None:
     req_fd, resp_fd = int(argv[1]), int(argv[2])
     worker = Worker(req_fd, resp_fd)
-    config = worker.receive()
+    config = json.loads(wire.read_frame(req_fd))  # JSON: read before torch is imported
     worker.boot(config)
     worker.load_learner(config["learner_file"], config["module_name"])
     worker.serve()
