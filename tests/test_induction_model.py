@@ -115,3 +115,41 @@ def test_repeated_tokens_shape_and_bos():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model"):
         induction.load_model("gpt3")
+
+
+def test_numpy_forward_matches_the_bridge(model):
+    """The site's pictures run the shipped model in numpy (no torch or TransformerLens import): the
+    same logits, patterns and per-token losses as the TransformerBridge."""
+    from mi_exercise.models import induction_numpy
+
+    assert induction_numpy.WEIGHTS_FILE == induction.WEIGHTS_FILE and induction_numpy.CONFIG_FILE == induction.CONFIG_FILE
+    tokens = induction.repeated_tokens(15, batch=3, seed=8)
+    with torch.no_grad():
+        logits, cache = model.run_with_cache(tokens)
+    np_logits, np_patterns = induction_numpy.forward(tokens.numpy())
+    torch.testing.assert_close(torch.from_numpy(np_logits).float(), logits, rtol=1e-4, atol=1e-4)
+    assert len(np_patterns) == model.cfg.n_layers
+    for layer, p in enumerate(np_patterns):
+        torch.testing.assert_close(torch.from_numpy(p).float(), cache[f"blocks.{layer}.attn.hook_pattern"], rtol=1e-4, atol=1e-5)
+    loss = induction_numpy.per_token_loss(np_logits, tokens.numpy())
+    torch.testing.assert_close(torch.from_numpy(loss).float(), induction.per_token_loss(model, tokens), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="n_ctx"):
+        induction_numpy.forward(induction.repeated_tokens(40, seed=0).numpy())
+
+
+def test_numpy_figure_data_and_scores():
+    from mi_exercise.models import induction_numpy
+
+    data = induction_numpy.figure_data(seq_len=8, seed=0, batch=3)
+    T = 17
+    assert len(data["tokens"]) == T and data["tokens"][0] == induction.bos_token()
+    assert data["tokens"][1:9] == data["tokens"][9:]
+    assert len(data["per_token_loss"]) == T - 1 and len(data["mean_per_token_loss"]) == T - 1
+    assert len(data["patterns"]) == 2 and len(data["patterns"][1]) == 4 and len(data["patterns"][1][3]) == T
+    data["patterns"][0][0][0][0] = 123.0  # each call returns a fresh copy of the cached data
+    assert induction_numpy.figure_data(seq_len=8, seed=0, batch=3)["patterns"][0][0][0][0] != 123.0
+    # the reference definitions of the scores name the shipped config's heads
+    scores = data["head_scores"]
+    found = {kind: [[l, h] for l, row in enumerate(s) for h, v in enumerate(row) if v > 0.4] for kind, s in scores.items()}
+    assert found["induction"] == [list(h) for h in induction.induction_heads()]
+    assert found["previous_token"] == [list(h) for h in induction.previous_token_heads()]

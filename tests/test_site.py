@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -48,7 +49,7 @@ def pictures(context):
     tokens = ["A", "B", "C", "A", "B", "C"]
     return [
         {"kind": "heatmap", "title": "Attention pattern", "data": pattern, "x_labels": tokens, "y_labels": tokens,
-         "x_title": "key", "y_title": "query", "caption": "a previous-token head"},
+         "x_title": "key", "y_title": "query", "caption": "a previous-token head; status " + context["status"]},
         {"kind": "lines", "title": "Loss", "series": {"train": [3 * math.exp(-k / 8) + 0.1 for k in range(40)]},
          "x_title": "step", "y_title": "loss"},
     ]
@@ -90,12 +91,133 @@ def test_site_pages_have_progress_maths_code_hints_and_last_check(built):
     assert "arange_grid" in page and "torch" in page and "Tensor" in page
     assert 'class="result result-passed"' in page and "test_normalize_columns" in page
     assert page.count("<svg") >= 2 and "Attention pattern" in page  # the pictures hook
+    assert "a previous-token head; status passed" in page  # the hook is told the exercise's progress
     other = (out / "exercises" / "tensor-basics-two.html").read_text()
     assert 'class="result result-failed"' in other and "outcome-passed" not in other and "<code>test_arange_grid</code>" in other
     for path in out.rglob("*.html"):
         assert not EXTERNAL.search(path.read_text()), f"{path} refers to another host"
     for path in (out / "assets").iterdir():
         assert "http" not in path.read_text().replace("http://www.w3.org", ""), path
+
+
+# -- the TransformerLens chapter's pictures --------------------------------------------------------
+TL_SLUGS = ["tl-basics", "attention-head-detectors", "repeated-tokens", "induction-scores"]
+SVG = re.compile(r'<svg class="figure-svg".*?</svg>', re.S)
+CELL = re.compile(r"<title>\[(\d+), (\d+)\] = ")
+
+
+def figures_of(page: str) -> list[dict]:
+    """Each figure on a page: its caption title, and for a heatmap its rows x columns (from the
+    cells' tooltips), for a lines chart its number of curves."""
+    out = []
+    for fig in re.findall(r"<figure>(.*?)</figure>", page, re.S):
+        svg = SVG.search(fig).group(0)
+        title = re.search(r"<figcaption><strong>(.*?)</strong>", fig).group(1)
+        cells = [(int(i), int(j)) for i, j in CELL.findall(svg)]
+        shape = (max(i for i, _ in cells) + 1, max(j for _, j in cells) + 1) if cells else None
+        if cells:
+            assert len(cells) == shape[0] * shape[1], title
+        out.append({"title": title, "shape": shape, "curves": svg.count("<polyline"), "caption": fig})
+    return out
+
+
+@pytest.fixture(scope="module")
+def tl_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tl-site") / "out"
+    result = run_cli("site", "build", "--out", str(out), cwd=out.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"out": out}
+
+
+def load_hook(slug: str):
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.site_builder.pictures import hook_path
+
+    ex = load_catalog().get(slug)
+    spec = importlib.util.spec_from_file_location(f"hook_{ex.module_name}", hook_path(ex))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return ex, module.pictures
+
+
+def test_transformerlens_pages_draw_patterns_and_scores(tl_site):
+    from mi_exercise.models.induction_numpy import model_info
+
+    info = model_info()
+    n_layers, n_heads = info["model_config"]["n_layers"], info["model_config"]["n_heads"]
+    T = 1 + 2 * 10  # the patterns are drawn on [BOS] + seq + seq with seq_len 10
+    pages = {slug: figures_of((tl_site["out"] / "exercises" / f"{slug}.html").read_text()) for slug in TL_SLUGS}
+
+    # tl-basics: one pattern per head of the shipped model
+    assert [f["shape"] for f in pages["tl-basics"]] == [(T, T)] * (n_layers * n_heads)
+    assert [f["title"] for f in pages["tl-basics"]][:2] == ["Layer 0, head 0 (a previous-token head)", "Layer 0, head 1"]
+
+    # induction-scores: a layer x head score map, then the pattern of each induction head
+    figs = pages["induction-scores"]
+    assert figs[0]["title"] == "Induction score per head" and figs[0]["shape"] == (n_layers, n_heads)
+    induction = [f"{l}.{h}" for l, h in info["induction_heads"]]
+    assert [f["title"] for f in figs[1:]] == [f"Head {h}: an induction head" for h in induction]
+    assert all(f["shape"] == (T, T) for f in figs[1:])
+    assert "finds " + ", ".join(induction) + "." in figs[0]["caption"]
+    assert "Code that passes mi-exercise check induction-scores finds these same induction heads" in figs[0]["caption"]
+
+    # attention-head-detectors: three score maps, then the previous-token heads' patterns among the found heads
+    figs = pages["attention-head-detectors"]
+    assert [f["shape"] for f in figs[:3]] == [(n_layers, n_heads)] * 3
+    assert [f["title"] for f in figs[:3]] == ["Previous-token score per head", "Current-token score per head",
+                                              "First-token score per head"]
+    previous = [f"Head {l}.{h}: a previous-token head" for l, h in info["previous_token_heads"]]
+    assert [f["title"] for f in figs[3:3 + len(previous)]] == previous
+    assert all(f["shape"] == (T, T) for f in figs[3:])
+
+    # repeated-tokens: one chart, the first copy and the repeated copy as two curves
+    (fig,) = pages["repeated-tokens"]
+    assert fig["shape"] is None and fig["curves"] == 2
+
+
+def test_pictures_import_neither_torch_nor_transformerlens():
+    """Importing torch and TransformerLens costs seconds; the site's pictures run the shipped model
+    in numpy, so building the pages stays fast."""
+    code = ("import sys, time\n"
+            "from mi_exercise.catalog.loader import load_catalog\n"
+            "from mi_exercise.site_builder.pictures import exercise_pictures\n"
+            "cat = load_catalog(); t = time.monotonic()\n"
+            f"figs = [exercise_pictures(cat.get(s), {{'workspace': None, 'learner_file': None, 'status': 'passed'}}) for s in {TL_SLUGS!r}]\n"
+            "print(sum(map(len, figs)), 'torch' in sys.modules, 'transformer_lens' in sys.modules, time.monotonic() - t)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    n, torch_loaded, tl_loaded, seconds = result.stdout.split()
+    assert int(n) >= 8 + 5 + 5 + 1 and torch_loaded == "False" and tl_loaded == "False", result.stdout
+
+
+def test_repeated_tokens_picture_shows_the_repeated_half_lower():
+    ex, pictures = load_hook("repeated-tokens")
+    (fig,) = pictures({"exercise": ex, "workspace": None, "learner_file": None, "status": "not started"})
+    (x1, first), (x2, second) = fig["series"].values()
+    assert len(first) == len(second) == 30 and list(x2) == [x + 30 for x in x1]
+    mean_first, mean_second = sum(first) / 30, sum(second) / 30
+    assert mean_first > 4.0, "the first copy is random: its loss is near ln(127) = 4.84"
+    assert mean_second < mean_first / 3, (mean_first, mean_second)
+    assert max(second[5:]) < min(first), "past the first tokens of the copy, every repeated token is easier"
+    assert f"{mean_first:.2f} nats" in fig["caption"] and f"{mean_second:.2f} nats" in fig["caption"]
+    assert "passed the grader" not in fig["caption"]
+    (passed,) = pictures({"exercise": ex, "workspace": Path("/ws"), "learner_file": None, "status": "passed"})
+    assert "Your loss_by_half passed the grader" in passed["caption"]
+
+
+@pytest.mark.parametrize("slug, what", [("induction-scores", "induction heads"),
+                                        ("attention-head-detectors", "previous-token heads")])
+def test_heads_found_are_labelled_by_progress(slug, what):
+    """The pictures never run the learner's file: they show the reference computation's heads, and say
+    that the learner's code finds them only when the workspace's progress says the exercise passed."""
+    ex, pictures = load_hook(slug)
+    learner = Path("/nonexistent/learner.py")  # never opened
+    base = {"exercise": ex, "workspace": Path("/nonexistent"), "learner_file": learner}
+    before = pictures({**base, "status": "in progress"})[0]["caption"]
+    after = pictures({**base, "status": "passed"})[0]["caption"]
+    assert f"When your code passes mi-exercise check {slug}, it finds these same {what}." in before
+    assert "these are the heads your code found" not in before
+    assert f"Your code passed the grader of {slug}" in after and "these are the heads your code found" in after
 
 
 def test_site_builds_without_a_workspace(tmp_path, cli):
@@ -193,7 +315,7 @@ def png_distinct_rows(data: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_site_in_headless_chromium(built, tmp_path):
+def test_site_in_headless_chromium(built, tl_site, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium chromium-driver)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
@@ -259,6 +381,13 @@ def test_site_in_headless_chromium(built, tmp_path):
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / shot.name)
             shutil.copy(dark_shot, Path(keep) / dark_shot.name)
+
+        # a TransformerLens page: the score map and the induction heads' patterns are drawn at full size
+        page.goto((tl_site["out"] / "exercises" / "induction-scores.html").as_uri())
+        boxes = page.eval_on_selector_all("section.figures svg", "els => els.map(e => e.getBoundingClientRect().width)")
+        assert len(boxes) == 5 and all(w > 150 for w in boxes), boxes
+        cells = page.eval_on_selector_all("section.figures svg", "els => els.map(e => e.querySelectorAll('rect > title').length)")
+        assert cells == [8, 441, 441, 441, 441], cells
         browser.close()
     assert not problems, problems
     assert requests and all(r.startswith("file://") for r in requests), [r for r in requests if not r.startswith("file://")]

@@ -40,9 +40,10 @@ def _go_offline() -> None:
         pass
 
 
-def load_pretrained(name_or_path: str = "gpt2", *, device: str = "cpu"):
-    """(learner config, learner-format state dict, bridge) of a GPT-2-format checkpoint that is
-    already on this machine: a hub name in the local cache, or a save_pretrained folder."""
+def load_bridge(name_or_path: str = "gpt2", *, device: str = "cpu"):
+    """A GPT-2-format checkpoint that is already on this machine (a hub name in the local cache,
+    or a save_pretrained folder) as a TransformerBridge in eval mode; PretrainedUnavailable says
+    how to fetch it when it is not here."""
     _go_offline()
     try:
         from transformers import AutoModelForCausalLM
@@ -50,8 +51,6 @@ def load_pretrained(name_or_path: str = "gpt2", *, device: str = "cpu"):
         raise PretrainedUnavailable("the 'transformers' package is needed to read GPT-2 checkpoints: "
                                     "pip install transformers") from None
     from transformer_lens.model_bridge import TransformerBridge
-
-    from mi_exercise.models import gpt2_reference
 
     local = Path(name_or_path).expanduser()
     if local.exists() and not (local / "config.json").is_file():
@@ -73,5 +72,14 @@ def load_pretrained(name_or_path: str = "gpt2", *, device: str = "cpu"):
     bridge = TransformerBridge.boot_transformers(str(local) if local.exists() else name_or_path, hf_model=hf_model,
                                                  tokenizer=tokenizer, device=device)
     bridge.eval()
+    return bridge
+
+
+def load_pretrained(name_or_path: str = "gpt2", *, device: str = "cpu"):
+    """(learner config, learner-format state dict, bridge) of a GPT-2-format checkpoint that is
+    already on this machine: a hub name in the local cache, or a save_pretrained folder."""
+    from mi_exercise.models import gpt2_reference
+
+    bridge = load_bridge(name_or_path, device=device)
     return (gpt2_reference.learner_config_from_bridge(bridge),
             gpt2_reference.learner_state_dict_from_bridge_weights(bridge), bridge)

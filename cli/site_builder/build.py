@@ -124,7 +124,8 @@ def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = 
         except StubError as exc:
             raise SiteError(f"{ex.slug}: {exc}") from None
         context = {"workspace": workspace.root if workspace is not None else None,
-                   "learner_file": workspace.learner_file(catalog, ex) if workspace is not None else None}
+                   "learner_file": workspace.learner_file(catalog, ex) if workspace is not None else None,
+                   "status": status[ex.slug]["status"]}
         try:
             figures = exercise_pictures(ex, context)
         except PictureError as exc:

@@ -5,8 +5,10 @@ An exercise may ship an optional hook, `exercises/<chapter>/<slug>/pictures.py`,
     def pictures(context: dict) -> list[dict]: ...
 
 `context` holds "exercise" (the catalog entry), "workspace" (the learner's workspace root, a
-Path, or None when the site is built without one) and "learner_file" (Path or None). Each
-returned dict is one figure:
+Path, or None when the site is built without one), "learner_file" (Path or None) and "status"
+(the exercise's status in the workspace's progress: "passed", "in progress" or "not started").
+A hook must not import or run the learner's file: learner code runs only in the grading worker.
+Each returned dict is one figure:
 
     {"kind": "heatmap", "title": str, "data": [[float]] (or a 2-D tensor/array),
      "x_labels": [str] | None, "y_labels": [str] | None, "x_title": str, "y_title": str,

@@ -6,13 +6,14 @@ A pattern is [batch, n_heads, query_pos, key_pos] as in cache["blocks.L.attn.hoo
 Every score averages over the batch and over query positions 1 .. pos-1 (query 0 can only
 attend to itself, so it tells nothing about a head), giving one number per head: [n_heads].
 
-    from mi_exercise.models.induction import load_induction_model
+    from mi_exercise.models.induction import load_gpt2, load_induction_model
     model = load_induction_model()
+    gpt2 = load_gpt2()    # GPT-2 small, when its weights are in the Hugging Face cache
 """
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model  # noqa: F401  (handy for trying things)
+from mi_exercise.models.induction import load_gpt2, load_induction_model  # noqa: F401  (handy for trying things)
 
 
 def current_token_scores(pattern: torch.Tensor) -> torch.Tensor:

@@ -6,14 +6,15 @@ On a repeated sequence [BOS] + seq + seq (T = 1 + 2 * seq_len tokens), an induct
 query in the second copy attends to the token right after the same token's first occurrence:
 seq_len - 1 positions back. Patterns are [batch, n_heads, query_pos, key_pos].
 
-    from mi_exercise.models.induction import load_induction_model, repeated_tokens
+    from mi_exercise.models.induction import load_gpt2, load_induction_model, repeated_tokens
     model = load_induction_model()
     tokens = repeated_tokens(seq_len=20, batch=4)
+    gpt2 = load_gpt2()    # GPT-2 small, when its weights are in the Hugging Face cache
 """
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model, repeated_tokens  # noqa: F401
+from mi_exercise.models.induction import load_gpt2, load_induction_model, repeated_tokens  # noqa: F401  (load_gpt2: GPT-2 small, when its weights are here)
 
 
 def induction_scores_from_pattern(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:

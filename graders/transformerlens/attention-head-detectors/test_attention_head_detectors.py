@@ -2,7 +2,9 @@
 model's real patterns and on synthetic patterns built so that each kind of mistake shows
 (a head that attends only to itself, only to the previous token, only to BOS); the
 previous-token score is also checked against TransformerLens's own head detector, and
-detect_heads must find the shipped model's known previous-token heads."""
+detect_heads must find the shipped model's known previous-token heads. End to end on a trained
+model (the shipped one, or GPT-2 small with `--model gpt2`), the learner's code must find that
+model's known previous-token heads."""
 
 import pytest
 import torch
@@ -12,7 +14,20 @@ from transformer_lens.head_detector import (
 )
 
 from mi_exercise.grading import assert_close, fail
-from mi_exercise.models.induction import load_induction_model, previous_token_heads, repeated_tokens
+from mi_exercise.models.induction import (
+    GPT2_PREVIOUS_TOKEN_HEADS,
+    load_induction_model,
+    previous_token_heads,
+    repeated_tokens,
+)
+from mi_exercise.models.induction_grading import (
+    GPT2_LABEL,
+    as_heads,
+    bos_and_random_tokens,
+    heads_text,
+    learner_gpt2_or_skip,
+    trusted_gpt2_or_skip,
+)
 from mi_exercise.runner.outcomes import LearnerError
 
 SCORERS = ["current_token_scores", "previous_token_scores", "first_token_scores"]
@@ -127,3 +142,57 @@ def test_detect_heads_rejects_unknown_kind(submission, device):
             fail(f"detect_heads with an unknown kind should raise ValueError, it raised: {str(exc).splitlines()[0]}")
         return
     fail(f"detect_heads(model, tokens, 'induction') returned {got!r}; an unknown kind must raise ValueError")
+
+
+def test_known_previous_token_heads_of_a_trained_model(submission, reference, trusted, device, options):
+    """End to end on a trained model, on BOS + random tokens: your previous-token scores of its cached
+    patterns equal the reference's, and detect_heads(model, tokens, "previous", 0.4) run in the
+    worker finds the heads the reference finds, its known previous-token heads among them. The
+    shipped model by default; GPT-2 small with `mi-exercise check attention-head-detectors --model
+    gpt2`, whose previous-token head 4.11 the literature names (Wang et al. 2022, the IOI circuit)."""
+    name = options.get("model")
+    if name and name != "gpt2":
+        pytest.skip(f"--model {name}: this exercise knows the previous-token heads of GPT-2 small only; use --model gpt2")
+    if name == "gpt2":
+        ref_model = trusted_gpt2_or_skip()
+        label, known, length = GPT2_LABEL, [list(h) for h in GPT2_PREVIOUS_TOKEN_HEADS], 60
+        atol = 1e-4 if str(device) == "cpu" else 1e-3
+    else:
+        ref_model, label, known, length = trusted, "the shipped model", sorted(list(h) for h in previous_token_heads()), 40
+        atol = 1e-5
+    toks = bos_and_random_tokens(ref_model, batch=2, length=length, seed=31)
+    threshold = 0.4
+    # 1. from the trusted side's cache: only tensors cross to your code
+    with torch.no_grad():
+        _, cache = ref_model.run_with_cache(toks)
+    scores = []
+    for layer in range(ref_model.cfg.n_layers):
+        p = cache[f"blocks.{layer}.attn.hook_pattern"].float()
+        expected = reference.previous_token_scores(p)
+        assert_close(submission.previous_token_scores(p), expected,
+                     name=f"previous_token_scores({label}'s layer-{layer} pattern {list(p.shape)})",
+                     device=device, rtol=1e-4, atol=atol)
+        scores.append(expected)
+    del cache
+    scores = torch.stack(scores)
+    # 2. detect_heads in the worker, on the model loaded there
+    model = learner_gpt2_or_skip(submission, device, "attention-head-detectors") if name == "gpt2" else submission.load_induction_model(device)
+    call = f"detect_heads({label}, tokens {list(toks.shape)}, 'previous', {threshold})"
+    got = submission.detect_heads(model, toks.to(device), "previous", threshold)
+    heads = as_heads(got)
+    if heads is None:
+        fail(f"{call} must return [[layer, head], ...] of ints, got {got!r}")
+    expected_heads = reference.detect_heads(ref_model, toks, "previous", threshold)
+    # a head scored within 0.01 of the threshold may fall on either side on another device
+    borderline = [[l, h] for l, h in (abs(scores - threshold) < 0.01).nonzero().tolist()]
+    if [h for h in heads if h not in borderline] != [h for h in expected_heads if h not in borderline]:
+        fail(f"{call} returned {heads_text(heads)}, expected {heads_text(expected_heads)} (heads with a previous-token "
+             f"score above {threshold})")
+    missing = [h for h in known if h not in heads]
+    if missing:
+        listed = ", ".join(f"{l}.{h} scores {float(scores[l, h]):.2f}" for l, h in missing)
+        if name == "gpt2":
+            fail(f"On the model loaded as GPT-2 small, GPT-2 small's known previous-token head(s) "
+                 f"{heads_text(GPT2_PREVIOUS_TOKEN_HEADS)} were not found: {listed} (the reference code scores them the "
+                 "same). These weights do not behave like GPT-2 small's: check what the Hugging Face cache holds as 'gpt2'.")
+        fail(f"{call} missed the shipped model's known previous-token heads {heads_text(missing)} ({listed})")

@@ -2,7 +2,7 @@
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model  # noqa: F401  (the grader asks the worker for the model through it)
+from mi_exercise.models.induction import load_gpt2, load_induction_model  # noqa: F401  (the grader asks the worker for the models through them)
 
 
 def _diagonal_score(pattern: torch.Tensor, offset: int) -> torch.Tensor:
