@@ -1,6 +1,7 @@
 """The shipped attention-only model still has the heads its config names, and loads through
 TransformerLens 4's TransformerBridge with caches and hooks working."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -153,3 +154,119 @@ def test_numpy_figure_data_and_scores():
     found = {kind: [[l, h] for l, row in enumerate(s) for h, v in enumerate(row) if v > 0.4] for kind, s in scores.items()}
     assert found["induction"] == [list(h) for h in induction.induction_heads()]
     assert found["previous_token"] == [list(h) for h in induction.previous_token_heads()]
+
+
+def reference(slug: str):
+    """A TransformerLens-chapter exercise's reference solution (graders/transformerlens/<slug>/solution.py)."""
+    import importlib.util
+
+    from tests.conftest import SOLUTIONS
+
+    path = SOLUTIONS / "transformerlens" / slug / "solution.py"
+    spec = importlib.util.spec_from_file_location(f"reference_{slug.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_numpy_repeated_tokens_are_the_torch_tokens():
+    """The site draws its sequences in numpy; they are the sequences the graders and the torch helpers draw."""
+    from mi_exercise.models import induction_numpy
+
+    for seq_len, batch, seed in [(20, 1, 0), (25, 16, 0), (30, 16, 1234), (5, 3, 2**32 - 1)]:
+        tokens = induction_numpy.repeated_tokens(seq_len, batch, seed)
+        assert tokens.dtype.name == "int64"
+        assert torch.equal(torch.from_numpy(tokens), induction.repeated_tokens(seq_len, batch=batch, seed=seed)), (
+            f"repeated_tokens({seq_len}, {batch}, seed={seed}) differs between numpy and torch")
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="seed"):
+            induction_numpy.repeated_tokens(5, seed=bad)
+
+
+def test_numpy_cache_and_weights_match_the_bridge(model):
+    from mi_exercise.models import induction_numpy
+
+    tokens = induction.repeated_tokens(12, batch=2, seed=5)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(tokens)
+    _, np_cache = induction_numpy.run_with_cache(tokens.numpy())
+    names = ["hook_embed", "hook_pos_embed", "ln_final.hook_scale",
+             *(f"blocks.{layer}.attn.hook_z" for layer in range(model.cfg.n_layers))]
+    for name in names:
+        torch.testing.assert_close(torch.from_numpy(np.ascontiguousarray(np_cache[name])), cache[name],
+                                   rtol=1e-4, atol=1e-5, msg=lambda m, name=name: f"{name}: {m}")
+    for layer in range(model.cfg.n_layers):
+        torch.testing.assert_close(torch.from_numpy(induction_numpy.W_O(layer)), model.W_O[layer].detach())
+        outs = induction_numpy.head_outputs(np_cache[f"blocks.{layer}.attn.hook_z"], layer)
+        assert outs.shape == (2, 25, model.cfg.n_heads, model.cfg.d_model)
+    torch.testing.assert_close(torch.from_numpy(induction_numpy.W_U()), model.W_U.detach())
+
+
+def test_numpy_logit_attribution_matches_the_reference(model):
+    """The logit-attribution page's matrix, on the page's own sequence: the numpy model's against the
+    exercise's reference solution on the TransformerBridge."""
+    from mi_exercise.models import induction_numpy
+
+    ref = reference("logit-attribution")
+    seq_len = 20
+    tokens = induction.repeated_tokens(seq_len, batch=1, seed=0)
+    with torch.no_grad():
+        components, scale = ref.residual_components(model, tokens)
+        expected = ref.logit_attribution(components, scale, model.ln_final.w, model.W_U, tokens)
+    np_components, np_scale = induction_numpy.residual_components(tokens.numpy())
+    torch.testing.assert_close(torch.from_numpy(np_components), components, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.from_numpy(np_scale), scale, rtol=1e-4, atol=1e-6)
+    attribution = induction_numpy.logit_attribution(tokens.numpy())
+    assert attribution.shape == (1, 2 * seq_len, 2 + model.cfg.n_layers * model.cfg.n_heads + 1)
+    torch.testing.assert_close(torch.from_numpy(attribution), expected, rtol=1e-4, atol=1e-4)
+    assert induction_numpy.component_labels() == ref.component_labels(model.cfg.n_layers, model.cfg.n_heads)
+    # the components sum to the final residual stream, so their attributions add up to the correct
+    # token's logit less what ln_final's bias and the unembedding's bias add to it
+    logits, _ = induction_numpy.forward(tokens.numpy())
+    target = tokens[0, 1:].numpy()
+    w = induction_numpy.weights()
+    biases = w["ln_final.bias"] @ induction_numpy.W_U()[:, target] + w["unembed.bias"][target]
+    np.testing.assert_allclose(attribution[0].sum(-1), logits[0, np.arange(2 * seq_len), target] - biases,
+                               rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("ablation", ["zero", "mean"])
+def test_numpy_head_ablation_matches_the_reference(model, ablation):
+    """The head-ablation page's numbers, on the page's own batch: the loss increase of ablating each
+    head alone and the induction heads together, and the ablated logits, against the exercise's
+    reference solution on the TransformerBridge."""
+    from mi_exercise.models import induction_numpy
+
+    ref = reference("head-ablation")
+    seq_len = 25
+    tokens = induction.repeated_tokens(seq_len, batch=16, seed=0)
+    np_tokens = tokens.numpy()
+    expected = ref.loss_increase_per_head(model, tokens, seq_len, ablation)
+    per_head = induction_numpy.loss_increase_per_head(np_tokens, seq_len, ablation)
+    torch.testing.assert_close(torch.from_numpy(per_head).float(), expected, rtol=1e-4, atol=1e-4)
+    assert per_head.max() > 0.3, f"{ablation}-ablating a single head should cost something: {per_head}"
+    heads = [list(h) for h in induction.induction_heads()]
+    together = induction_numpy.half_loss_increase(np_tokens, seq_len, heads, ablation)
+    torch.testing.assert_close(torch.tensor(together), torch.tensor(ref.half_loss_increase(model, tokens, seq_len, heads, ablation)),
+                               rtol=1e-4, atol=1e-4)
+    ref_means = ref.mean_activations(model, tokens) if ablation == "mean" else None
+    means = induction_numpy.mean_z(np_tokens) if ablation == "mean" else None
+    if ablation == "mean":
+        torch.testing.assert_close(torch.from_numpy(means), ref_means, rtol=1e-4, atol=1e-5)
+    one = tokens[:1]
+    torch.testing.assert_close(torch.from_numpy(induction_numpy.ablated_logits(one.numpy(), heads, means)),
+                               ref.run_with_ablation(model, one, heads, ref_means), rtol=1e-4, atol=1e-4)
+
+
+def test_numpy_ablation_rejects_bad_input():
+    from mi_exercise.models import induction_numpy
+
+    tokens = induction_numpy.repeated_tokens(4, seed=0)
+    with pytest.raises(ValueError, match="ablation must be 'zero' or 'mean'"):
+        induction_numpy.loss_increase_per_head(tokens, 4, "resample")
+    with pytest.raises(ValueError, match="no head 2.0"):
+        induction_numpy.ablated_logits(tokens, [[2, 0]])
+    with pytest.raises(ValueError, match=r"\[16\] vector"):
+        induction_numpy.run_with_cache(tokens, {(1, 0): np.zeros(3)})
+    with pytest.raises(ValueError, match=r"\[batch, positions\]"):
+        induction_numpy.forward(tokens[0])
