@@ -101,7 +101,8 @@ def test_site_pages_have_progress_maths_code_hints_and_last_check(built):
 
 
 # -- the TransformerLens chapter's pictures --------------------------------------------------------
-TL_SLUGS = ["tl-basics", "attention-head-detectors", "repeated-tokens", "induction-scores"]
+TL_SLUGS = ["tl-basics", "attention-head-detectors", "repeated-tokens", "induction-scores", "logit-attribution",
+            "head-ablation"]
 SVG = re.compile(r'<svg class="figure-svg".*?</svg>', re.S)
 CELL = re.compile(r"<title>\[(\d+), (\d+)\] = ")
 
@@ -174,6 +175,18 @@ def test_transformerlens_pages_draw_patterns_and_scores(tl_site):
     (fig,) = pages["repeated-tokens"]
     assert fig["shape"] is None and fig["curves"] == 2
 
+    # logit-attribution: component x predicted-token attribution, then its mean on each copy
+    n_components = 2 + n_layers * n_heads + 1
+    assert [(f["title"], f["shape"]) for f in pages["logit-attribution"]] == [
+        ("Direct logit attribution per component and position", (n_components, 2 * 20)),
+        ("Mean attribution on each copy", (2, n_components))]
+
+    # head-ablation: a layer x head loss-increase map per ablation, then three per-token loss curves
+    figs = pages["head-ablation"]
+    assert [(f["title"], f["shape"]) for f in figs[:2]] == [
+        (f"Repeated-half loss increase, each head {kind}-ablated alone", (n_layers, n_heads)) for kind in ("zero", "mean")]
+    assert figs[2]["title"] == "Per-token loss on one repeated sequence" and figs[2]["curves"] == 3
+
 
 def test_pictures_import_neither_torch_nor_transformerlens():
     """Importing torch and TransformerLens costs seconds; the site's pictures run the shipped model
@@ -187,7 +200,7 @@ def test_pictures_import_neither_torch_nor_transformerlens():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     n, torch_loaded, tl_loaded, seconds = result.stdout.split()
-    assert int(n) >= 8 + 5 + 5 + 1 and torch_loaded == "False" and tl_loaded == "False", result.stdout
+    assert int(n) >= 8 + 5 + 5 + 1 + 2 + 3 and torch_loaded == "False" and tl_loaded == "False", result.stdout
 
 
 def test_repeated_tokens_picture_shows_the_repeated_half_lower():
@@ -391,3 +404,33 @@ def test_site_in_headless_chromium(built, tl_site, tmp_path):
         browser.close()
     assert not problems, problems
     assert requests and all(r.startswith("file://") for r in requests), [r for r in requests if not r.startswith("file://")]
+
+
+def test_logit_attribution_and_head_ablation_pictures_back_their_captions():
+    """The two pages' captions describe the data: the induction heads carry the repeated copy's logits
+    from about its fourth token on, and ablating them (or the previous-token heads) keeps the repeated
+    half's loss near chance while the clean loss drops."""
+    from mi_exercise.models.induction_numpy import model_info
+
+    info = model_info()
+    context = {"workspace": None, "learner_file": None, "status": "not started"}
+    ex, pictures = load_hook("logit-attribution")
+    per_position, halves = pictures({"exercise": ex, **context})
+    labels = per_position["y_labels"]
+    induction = [labels.index(f"{l}.{h}") for l, h in info["induction_heads"]]
+    rows = per_position["data"].tolist()
+    carried = [sum(rows[i][p] for i in induction) for p in range(40)]
+    assert all(abs(c) < 1.0 for c in carried[:20] + carried[20:23]), carried
+    assert min(carried[23:]) > 2.0 and sum(carried[23:]) > 0.9 * sum(sum(r[p] for r in rows) for p in range(23, 40))
+    second = halves["data"][1]
+    assert sorted(range(len(second)), key=second.__getitem__)[-len(induction):] == sorted(induction, key=second.__getitem__)
+
+    ex, pictures = load_hook("head-ablation")
+    zero, mean, curves = pictures({"exercise": ex, **context})
+    cfg = info["model_config"]
+    assert zero["data"].shape == mean["data"].shape == (cfg["n_layers"], cfg["n_heads"])
+    (x, clean), (_, no_induction), (_, no_previous) = curves["series"].values()
+    assert len(x) == len(clean) == 50
+    assert sum(clean[30:]) / 20 < 1.0, "clean, the repeated half is predicted"
+    for ablated in (no_induction, no_previous):
+        assert min(ablated[25:]) > 3.5, "ablated, the repeated half stays near chance (ln 127 = 4.84)"

@@ -1,5 +1,7 @@
-"""Pictures for head-ablation, computed on the shipped model with the grader's reference code
-(loaded from the exercise's solution_path at build time, so none of it is written here):
+"""Pictures for head-ablation, computed with the numpy copy of the shipped model
+(mi_exercise.models.induction_numpy, whose zero and mean ablation tests/test_induction_model.py
+checks equal to the exercise's reference solution on the TransformerBridge), never with the
+learner's file:
 
 1. the repeated-half loss increase of ablating each head alone, [layer x head], zero and mean;
 2. the per-token loss on one [BOS] + seq + seq sequence: clean, with the induction heads
@@ -8,43 +10,27 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-import torch
+from mi_exercise.models.induction_numpy import (ablated_logits, forward, half_loss_increase, half_losses,
+                                                loss_increase_per_head, mean_z, model_info, per_token_loss,
+                                                repeated_tokens)
 
 SEQ_LEN = 25
 
 
-def _reference(exercise):
-    spec = importlib.util.spec_from_file_location("mi_exercise_head_ablation_reference", exercise.solution_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _per_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> list[float]:
-    log_probs = logits.log_softmax(dim=-1)[:, :-1].gather(-1, tokens[:, 1:, None])[..., 0]
-    return (-log_probs[0]).tolist()
-
-
 def pictures(context: dict) -> list[dict]:
-    from mi_exercise.models.induction import induction_heads, load_induction_model, previous_token_heads, repeated_tokens
-
-    ref = _reference(context["exercise"])
-    model = load_induction_model()
-    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    info = model_info()
+    n_layers, n_heads = info["model_config"]["n_layers"], info["model_config"]["n_heads"]
     tokens = repeated_tokens(SEQ_LEN, batch=16, seed=0)
     x_labels = [f"head {h}" for h in range(n_heads)]
     y_labels = [f"layer {layer}" for layer in range(n_layers)]
-    induction = [list(h) for h in induction_heads()]
-    previous = [list(h) for h in previous_token_heads()]
+    induction = [list(h) for h in info["induction_heads"]]
+    previous = [list(h) for h in info["previous_token_heads"]]
     figures = []
-    with torch.no_grad():
-        log_probs = model(tokens).log_softmax(dim=-1)[:, :-1].gather(-1, tokens[:, 1:, None])[..., 0]
-    gap = float(log_probs[:, SEQ_LEN:].mean() - log_probs[:, :SEQ_LEN].mean())
-    together = {kind: ref.half_loss_increase(model, tokens, SEQ_LEN, induction, kind)[1] for kind in ("zero", "mean")}
+    first, second = half_losses(forward(tokens)[0], tokens, SEQ_LEN)
+    gap = first - second
+    together = {kind: half_loss_increase(tokens, SEQ_LEN, induction, kind)[1] for kind in ("zero", "mean")}
     for kind in ("zero", "mean"):
-        per_head = ref.loss_increase_per_head(model, tokens, SEQ_LEN, kind)
+        per_head = loss_increase_per_head(tokens, SEQ_LEN, kind)
         figures.append({
             "kind": "heatmap",
             "title": f"Repeated-half loss increase, each head {kind}-ablated alone",
@@ -57,11 +43,10 @@ def pictures(context: dict) -> list[dict]:
                         f"{together[kind]:.2f}; copying saves {gap:.2f} nats per token on the repeated half."),
         })
     one = tokens[:1]
-    means = ref.mean_activations(model, tokens)
-    with torch.no_grad():
-        clean = _per_token_loss(model(one), one)
-    no_induction = _per_token_loss(ref.run_with_ablation(model, one, induction, means), one)
-    no_previous = _per_token_loss(ref.run_with_ablation(model, one, previous, means), one)
+    means = mean_z(tokens)
+    clean = per_token_loss(forward(one)[0], one)[0].tolist()
+    no_induction = per_token_loss(ablated_logits(one, induction, means), one)[0].tolist()
+    no_previous = per_token_loss(ablated_logits(one, previous, means), one)[0].tolist()
     positions = list(range(1, len(clean) + 1))
     figures.append({
         "kind": "lines",

@@ -1,36 +1,24 @@
 """Pictures for the logit-attribution page: the shipped model's direct logit attribution on one
-[BOS] + seq + seq sequence, computed with the exercise's reference solution (never with the
-learner's file), so the page shows what a correct answer finds."""
+[BOS] + seq + seq sequence, computed with the numpy copy of the shipped model
+(mi_exercise.models.induction_numpy, checked equal to the reference solution on the
+TransformerBridge by tests/test_induction_model.py), never with the learner's file, so the page
+shows what a correct answer finds."""
 
 from __future__ import annotations
 
-import importlib.util
+from mi_exercise.models.induction_numpy import component_labels, logit_attribution, model_info, repeated_tokens
 
 SEQ_LEN = 20
 
 
-def _reference(exercise):
-    spec = importlib.util.spec_from_file_location("mi_exercise_logit_attribution_reference", exercise.solution_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def pictures(context: dict) -> list[dict]:
-    import torch
-
-    from mi_exercise.models.induction import induction_heads, load_induction_model, repeated_tokens
-
-    ref = _reference(context["exercise"])
-    model = load_induction_model()
-    tokens = repeated_tokens(SEQ_LEN, batch=1, seed=0, d_vocab=model.cfg.d_vocab)
-    with torch.no_grad():
-        components, scale = ref.residual_components(model, tokens)
-        attribution = ref.logit_attribution(components, scale, model.ln_final.w, model.W_U, tokens)  # [1, 2n, C]
-        halves = ref.attribution_by_half(attribution, SEQ_LEN)  # [2, C]
-    labels = ref.component_labels(model.cfg.n_layers, model.cfg.n_heads)
+    tokens = repeated_tokens(SEQ_LEN, batch=1, seed=0)
+    attribution = logit_attribution(tokens)  # [1, 2n, C]
+    # attribution_by_half: the mean over the predictions of each copy, [2, C]
+    halves = [attribution[:, :SEQ_LEN].mean((0, 1)).tolist(), attribution[:, SEQ_LEN:].mean((0, 1)).tolist()]
+    labels = component_labels()
     predicted = [f"{m + 1}" for m in range(SEQ_LEN)] + [f"{m + 1}'" for m in range(SEQ_LEN)]
-    heads = ", ".join(f"{layer}.{head}" for layer, head in induction_heads())
+    heads = ", ".join(f"{layer}.{head}" for layer, head in model_info()["induction_heads"])
     return [
         {
             "kind": "heatmap",
