@@ -39,7 +39,8 @@ class Validation:
             "slug": self.exercise.slug, "ok": self.ok, "problems": self.problems, "seconds": round(self.seconds, 2),
             "trials": [{"kind": t.kind, "file": t.path.name, "ok": t.ok, "note": t.note,
                         "tests_passed": t.result.n_passed if t.result else None,
-                        "tests_total": len(t.result.tests) if t.result else None} for t in self.trials],
+                        "tests_total": len(t.result.tests) if t.result else None,
+                        "seconds": round(t.result.seconds, 3) if t.result else None} for t in self.trials],
         }
 
 
