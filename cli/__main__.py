@@ -1,3 +1,3 @@
-from mi_exercise.commands import main
+from mi_exercise.commands import entry
 
-main()
+entry()
