@@ -3,7 +3,7 @@
 Both are measured in the same run on the same machine, alternating, median of N runs each.
 The check grades the reference solution of tensor-basics in a fresh temporary workspace.
 
-    python bench/cold_check.py [--runs 5] [--slug tensor-basics] [--out bench/results/cold_check.json]
+    python bench/cold_check.py [--runs 9] [--slug tensor-basics] [--out bench/results/cold_check.json]
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ def machine() -> dict:
     import torch
 
     return {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+            "loadavg": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--slug", default="tensor-basics")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "cold_check.json")
     args = parser.parse_args()

@@ -98,7 +98,7 @@ def main() -> None:
         "latencies_s": [round(x, 3) for x in latencies],
         "watch_exit_status": code,
         "machine": {**info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
-        "note": "other processes shared the 2 CPUs during the run (see loadavg); numbers are noisy",
+        "note": "loadavg_at_start/at_end show what else ran on the machine; the figures are noisier under load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
