@@ -16,17 +16,18 @@ Nothing here touches the network.
 
 from __future__ import annotations
 
-import json
 import os
-from functools import lru_cache
-from pathlib import Path
 
 import torch
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "attn-only-induction"
-WEIGHTS_FILE = WEIGHTS_DIR / "model.safetensors"
-CONFIG_FILE = WEIGHTS_DIR / "config.json"
-TRAIN_HINT = "python scripts/train_induction_model.py"
+from mi_exercise.models.induction_files import (  # noqa: F401 - part of this module's interface
+    CONFIG_FILE,
+    TRAIN_HINT,
+    WEIGHTS_DIR,
+    WEIGHTS_FILE,
+    ModelUnavailable,
+    model_info,
+)
 
 # GPT-2 small's induction heads as the field's tutorials name them (layer, head); published
 # induction scores on repeated random tokens (seq_len 50) are about 0.83 (7.2) to 0.93 (5.5).
@@ -35,22 +36,6 @@ GPT2_INDUCTION_HEADS = [(5, 1), (5, 5), (6, 9), (7, 2), (7, 10)]
 # in the Wild" (the IOI circuit), list the previous-token heads 2.2 and 4.11; 4.11 is the one the
 # tutorials cite as a clean previous-token head (2.2 is weaker outside the IOI prompts).
 GPT2_PREVIOUS_TOKEN_HEADS = [(4, 11)]
-
-
-class ModelUnavailable(RuntimeError):
-    """The requested model's weights are not on this machine."""
-
-
-@lru_cache(maxsize=1)
-def model_info() -> dict:
-    """The shipped config.json: model_config, bos_token, induction_heads, previous_token_heads,
-    head_scores (per-head scores measured by the training script) and training details."""
-    if not CONFIG_FILE.is_file():
-        raise ModelUnavailable(
-            f"the induction model's config is missing ({CONFIG_FILE}); the package was installed "
-            f"without its weights. Re-install it, or train them with `{TRAIN_HINT}`."
-        )
-    return json.loads(CONFIG_FILE.read_text())
 
 
 def bridge_config() -> dict:

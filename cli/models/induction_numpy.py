@@ -21,25 +21,17 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 # the same files as mi_exercise.models.induction (which imports torch, so it is not imported here)
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "attn-only-induction"
-WEIGHTS_FILE = WEIGHTS_DIR / "model.safetensors"
-CONFIG_FILE = WEIGHTS_DIR / "config.json"
-
-
-class ModelUnavailable(RuntimeError):
-    """The shipped model's files are missing."""
-
-
-@lru_cache(maxsize=1)
-def model_info() -> dict:
-    if not CONFIG_FILE.is_file():
-        raise ModelUnavailable(f"the induction model's config is missing ({CONFIG_FILE}); re-install the package")
-    return json.loads(CONFIG_FILE.read_text())
+from mi_exercise.models.induction_files import (  # noqa: F401 - part of this module's interface
+    CONFIG_FILE,
+    WEIGHTS_DIR,
+    WEIGHTS_FILE,
+    ModelUnavailable,
+    model_info,
+)
 
 
 @lru_cache(maxsize=1)
