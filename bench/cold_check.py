@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -19,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine_info import loadavg, machine  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,14 +30,6 @@ def timed(cmd: list[str], cwd: Path | None = None) -> float:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
     return elapsed
-
-
-def machine() -> dict:
-    import torch
-
-    return {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-            "loadavg": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main() -> None:
@@ -74,7 +66,7 @@ def main() -> None:
         "ratio": round(statistics.median(check) / statistics.median(base), 3),
         "baseline_s": [round(x, 3) for x in base],
         "check_s": [round(x, 3) for x in check],
-        "machine": machine(),
+        "machine": {**machine(), "loadavg": loadavg()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

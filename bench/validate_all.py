@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from machine_info import loadavg, machine  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def machine() -> dict:
-    import torch
-
-    return {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def cold_validate(catalog, slugs: list[str]) -> list[dict]:
@@ -57,7 +49,7 @@ def main() -> None:
     from mi_exercise.catalog.loader import load_catalog
 
     catalog = load_catalog()
-    info = machine()
+    info = {**machine(), "loadavg_at_start": loadavg()}
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "mi_exercise", "validate", "--all", "--device", "cpu", "--json"],
                           capture_output=True, text=True)
@@ -102,7 +94,7 @@ def main() -> None:
         "cold_sample": [{**row, "warm_seconds": warm_of.get(row["slug"]),
                          "cold_over_warm": round(row["seconds"] / warm_of[row["slug"]], 2) if warm_of.get(row["slug"]) else None}
                         for row in cold_rows],
-        "machine": {**info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {**info, "loadavg_at_end": loadavg()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

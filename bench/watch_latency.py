@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import queue
 import re
 import signal
@@ -25,16 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+from machine_info import loadavg, machine  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def machine() -> dict:
-    import torch
-
-    load = os.getloadavg()
-    return {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-            "loadavg_at_start": [round(x, 2) for x in load]}
 
 
 def main() -> None:
@@ -50,7 +42,7 @@ def main() -> None:
     catalog = load_catalog()
     ex = catalog.get(args.slug)
     versions = [ex.solution_path.read_text(), ex.mutant_paths[0].read_text()]
-    info = machine()
+    info = {**machine(), "loadavg_at_start": loadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         ws_dir = Path(tmp) / "ws"
         subprocess.run([sys.executable, "-m", "mi_exercise", "init", str(ws_dir)], check=True, stdout=subprocess.DEVNULL)
@@ -97,7 +89,7 @@ def main() -> None:
         "target_s": 0.3,
         "latencies_s": [round(x, 3) for x in latencies],
         "watch_exit_status": code,
-        "machine": {**info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {**info, "loadavg_at_end": loadavg()},
         "note": "loadavg_at_start/at_end show what else ran on the machine; the figures are noisier under load",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
