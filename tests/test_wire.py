@@ -97,11 +97,11 @@ def test_objects_with_behaviour_are_not_sent():
     pickle.dumps({"ok": True, "value": "forged"}),  # the old format, and what a forger writes
     raw_frame({"ok": True}),  # a dict must be tagged: an untagged object is not in the format
     raw_frame({"d": [[[1], 2]]}),  # a list as a key
-    raw_frame({"T": ["float32", [10**6, 10**6], [10**6, 1], 0, 4, 0, False]}, b"\0" * 16),  # bigger than its data
-    raw_frame({"T": ["float32", [4], [1], 0, 4, 0, False]}),  # data out of range
-    raw_frame({"T": ["object", [1], [1], 0, 1, 0, False]}, b"\0" * 8),
-    raw_frame({"T": ["float32", [2], [-1], 0, 2, 0, False]}, b"\0" * 8),
-    raw_frame({"T": ["float32", [2], [1], 0, 2, -64, False]}, b"\0" * 8),
+    raw_frame({"T": ["float32", [10**6, 10**6], [10**6, 1], 4, 0, False]}, b"\0" * 16),  # bigger than its data
+    raw_frame({"T": ["float32", [4], [1], 4, 0, False]}),  # data out of range
+    raw_frame({"T": ["object", [1], [1], 1, 0, False]}, b"\0" * 8),
+    raw_frame({"T": ["float32", [2], [-1], 2, 0, False]}, b"\0" * 8),
+    raw_frame({"T": ["float32", [2], [1], 2, -64, False]}, b"\0" * 8),
     raw_frame({"b": [0, 100]}, b"\0" * 8),
     raw_frame({"V": "gpu:banana"}),
     raw_frame({"c": ["1", 2]}),

@@ -7,16 +7,17 @@ tensor whose __eq__ says yes), and a forged frame is at worst a malformed one.
 
 What crosses: None, bool, int, float (NaN and infinities too), complex, str, bytes, list,
 tuple, dict (keys str, int, float, bool or None), torch.Size, torch.dtype, torch.device and
-dense tensors of the usual dtypes, with their sizes, strides and storage offset kept (a
-transposed view arrives transposed, an expanded one still has stride 0) and requires_grad.
+dense tensors of the usual dtypes, with their sizes and strides kept (a transposed view arrives
+transposed, an expanded one still has stride 0; only the stretch of storage the view covers is
+sent, so a view arrives at storage offset 0) and requires_grad.
 Objects that do not fit stay in the worker and cross as a handle:
 {HANDLE: id, "type": ..., "repr": ...}.
 
 JSON nodes: scalars and lists as themselves; every other value is a one-key object, so no
 learner dict can be mistaken for one: {"t": [...]} tuple, {"d": [[k, v], ...]} dict,
 {"c": [re, im]} complex, {"b": [offset, nbytes]} bytes, {"S": [...]} torch.Size,
-{"D": "float32"} dtype, {"V": "cuda:0"} device, {"T": [dtype, sizes, strides, offset_elems,
-span_elems, buf_offset, requires_grad]} tensor. Buffers start 64-byte aligned, so tensors are
+{"D": "float32"} dtype, {"V": "cuda:0"} device, {"T": [dtype, sizes, strides, span_elems,
+buf_offset, requires_grad]} tensor. Buffers start 64-byte aligned, so tensors are
 read in place from the frame (no copy).
 
 This replaced torch.save + torch.load(weights_only=True): the same guarantees, and a round trip
@@ -62,6 +63,11 @@ def _dtype_table() -> dict:
 
         _dtypes = {name: getattr(torch, name) for name in DTYPE_NAMES if hasattr(torch, name)}
     return _dtypes
+
+
+def _extent(sizes, strides) -> int:
+    """How many storage elements a non-empty strided view reaches, from its first one."""
+    return 1 + sum((s - 1) * st for s, st in zip(sizes, strides))
 
 
 # -- encoding ---------------------------------------------------------------------------------
@@ -138,13 +144,12 @@ class _Encoder:
             raise TypeError(f"a tensor of dtype {t.dtype} cannot be sent")
         sizes, strides = list(t.shape), list(t.stride())
         if t.numel() == 0:
-            span, offset, buf = 0, 0, 0
+            span, buf = 0, 0
         else:
-            offset = t.storage_offset()
-            span = 1 + sum((s - 1) * st for s, st in zip(sizes, strides))
-            flat = torch.as_strided(t, (span,), (1,), offset).contiguous()
+            span = _extent(sizes, strides)
+            flat = torch.as_strided(t, (span,), (1,), t.storage_offset()).contiguous()
             buf = self.add_buffer(flat.view(torch.uint8).numpy().data)
-        node = {"T": [name, sizes, strides, 0, span, buf, bool(value.requires_grad)]}
+        node = {"T": [name, sizes, strides, span, buf, bool(value.requires_grad)]}
         self.seen[id(value)] = node
         return node
 
@@ -222,24 +227,23 @@ class _Decoder:
                 return torch.device(body)
             except (RuntimeError, ValueError):
                 raise MalformedFrame("bad device") from None
-        if tag == "T" and type(body) is list and len(body) == 7:
+        if tag == "T" and type(body) is list and len(body) == 6:
             return self.tensor(*body)
         raise MalformedFrame(f"bad {tag!r} node")
 
-    def tensor(self, name, sizes, strides, offset, span, buf, requires_grad):
+    def tensor(self, name, sizes, strides, span, buf, requires_grad):
         import torch
 
         dtype = _dtype_table().get(name) if type(name) is str else None
         ints = (type(sizes) is list and type(strides) is list and len(sizes) == len(strides) <= 64
-                and all(type(x) is int and x >= 0 for x in sizes + strides + [offset, span]))
+                and all(type(x) is int and x >= 0 for x in sizes + strides + [span]))
         if dtype is None or not ints or type(requires_grad) is not bool:
             raise MalformedFrame("bad tensor node")
         numel = math.prod(sizes)
         if numel == 0:
             t = torch.empty_strided(sizes, strides, dtype=dtype)
         else:
-            need = offset + 1 + sum((s - 1) * st for s, st in zip(sizes, strides))
-            if need > span:
+            if _extent(sizes, strides) > span:
                 raise MalformedFrame("tensor larger than its data")
             itemsize = dtype.itemsize
             start = self.span(buf, span * itemsize)
@@ -248,7 +252,7 @@ class _Decoder:
             if flat is None:
                 flat = torch.frombuffer(self.frame, dtype=dtype, count=span, offset=start)
                 self.tensors[key] = flat
-            t = flat.as_strided(sizes, strides, offset)
+            t = flat.as_strided(sizes, strides)
         if requires_grad and (dtype.is_floating_point or dtype.is_complex):
             t.requires_grad_(True)
         return t
