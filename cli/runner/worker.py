@@ -64,8 +64,9 @@ class Worker:
             devices[path] = str(value.device)
             if value.device.type == "meta":  # no data to copy: the device check will say why
                 return torch.zeros(value.shape, dtype=value.dtype)
-            # A plain CPU tensor: no autograd graph, no subclass behaviour crosses back.
-            return value.detach().to("cpu").as_subclass(torch.Tensor).clone()
+            # A plain CPU tensor: no autograd graph, no subclass behaviour crosses back. No copy
+            # here: the reply is encoded at once, and wire.encode copies the tensor's bytes.
+            return value.detach().to("cpu").as_subclass(torch.Tensor)
         if value is None or type(value) in (bool, int, float, complex, str, bytes, torch.Size, torch.dtype):
             return value
         for base in (bool, int, float, str):  # subclasses (enums, version strings) cross as their base
