@@ -35,8 +35,8 @@ def become_subreaper() -> bool:
         return False
 
 
-def _children_map() -> dict[int, list[int]]:
-    """Parent pid -> child pids, from /proc (every process, zombies included)."""
+def _scan_children() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every process, from /proc/*/stat (zombies included)."""
     tree: dict[int, list[int]] = {}
     try:
         names = os.listdir("/proc")
@@ -56,20 +56,51 @@ def _children_map() -> dict[int, list[int]]:
     return tree
 
 
+def _children(pid: int, tree: dict | None) -> list[int]:
+    """The children of `pid`: from /proc/PID/task/*/children (cheap: only our subtree is read),
+    or from a scan of every process where the kernel has no such file."""
+    if tree is not None:
+        return tree.get(pid, [])
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(c) for c in fh.read().split()]
+    except FileNotFoundError:
+        if not os.path.exists(f"/proc/{pid}"):
+            return []
+        raise _NoChildrenFile() from None
+    except (OSError, ValueError):
+        return out
+    return out
+
+
+class _NoChildrenFile(Exception):
+    pass
+
+
 def direct_children() -> set[int]:
-    return set(_children_map().get(os.getpid(), []))
+    try:
+        return set(_children(os.getpid(), None))
+    except _NoChildrenFile:
+        return set(_scan_children().get(os.getpid(), []))
 
 
 def _strays(spare: set[int]) -> tuple[list[int], set[int]]:
     """(every descendant not spared and not below a spared one, our own children among them)."""
-    tree = _children_map()
-    me = os.getpid()
-    mine = {p for p in tree.get(me, []) if p not in spare}
+    try:
+        return _walk(spare, None)
+    except _NoChildrenFile:
+        return _walk(spare, _scan_children())
+
+
+def _walk(spare: set[int], tree: dict | None) -> tuple[list[int], set[int]]:
+    mine = {p for p in _children(os.getpid(), tree) if p not in spare}
     out, todo = [], list(mine)
     while todo:
         pid = todo.pop()
         out.append(pid)
-        todo += [c for c in tree.get(pid, []) if c not in spare]
+        todo += [c for c in _children(pid, tree) if c not in spare]
     return out, mine
 
 
@@ -118,13 +149,22 @@ _JOBS_LOCK = threading.Lock()  # held from fork to registration, so no sweep tak
 _LIVE_JOBS: set[int] = set()
 
 
-def run_job(cmd: list[str], containment: Containment, *, timeout: float, **popen) -> subprocess.CompletedProcess:
+_jobs_containment: Containment | None = None
+
+
+def run_job(cmd: list[str], *, timeout: float, **popen) -> subprocess.CompletedProcess:
     """subprocess.run(cmd, capture_output=True, text=True, timeout=...) for one job of a batch
-    whose parent holds `containment`: when the job ends (or is stopped at its timeout, its process
-    group with it), whatever it left behind is killed before this returns. Its output goes to
-    files, not pipes, so a straggler holding them open cannot make us wait."""
+    (`grade`'s per-submission jobs, from several threads): this process becomes a subreaper at
+    the first job, and when a job ends (or is stopped at its timeout, its process group with it)
+    whatever it left behind is killed before this returns, so before its result is written. Its
+    output goes to files, not pipes, so a straggler holding them open cannot make us wait."""
     import tempfile
 
+    global _jobs_containment
+    with _JOBS_LOCK:
+        if _jobs_containment is None:
+            _jobs_containment = Containment()
+        containment = _jobs_containment
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         with _JOBS_LOCK:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True, **popen)

@@ -419,10 +419,10 @@ class Submission:
             reply, shared = worker.request(message, left)
         except TimeoutError as exc:
             limit = self._clock.test_seconds if which == "test" else self._clock.check_seconds
-            stalled = exc.describe("of its reply came") if isinstance(exc, wire.FrameTimeout) else ""
+            stalled = exc.describe() if isinstance(exc, wire.FrameTimeout) else ""
             raise SubmissionTimeout(
                 f"{label} did not finish within the {which}'s limit of {limit:g}s "
-                + (f"({stalled}, then nothing)" if stalled else "(an infinite loop, or far too much work?)")) from None
+                + (f"({stalled})" if stalled else "(an infinite loop, or far too much work?)")) from None
         if not reply.get("ok"):
             if shared is not None:
                 shared.close()

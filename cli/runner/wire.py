@@ -68,17 +68,20 @@ class MalformedFrame(ValueError):
 
 
 class FrameTimeout(TimeoutError):
-    """The deadline passed before a whole frame was read or written."""
+    """The deadline passed before a whole frame was read (writing=False) or written."""
 
-    def __init__(self, done: int = 0, total: int | None = None):
+    def __init__(self, done: int = 0, total: int | None = None, writing: bool = False):
         super().__init__(done, total)
-        self.done, self.total = done, total
+        self.done, self.total, self.writing = done, total, writing
 
-    def describe(self, verb: str) -> str:
-        """'' for a frame not begun; else how far it got ('it sent 8 of 1008 bytes of its reply')."""
+    def describe(self) -> str:
+        """How far the frame got, for a learner; '' for a reply not begun."""
+        total = self.total if self.total is not None else "?"
+        if self.writing:
+            return f"it stopped reading its requests: {self.done} of {total} bytes of this one were taken"
         if not self.done:
             return ""
-        return f"{self.done} of {self.total if self.total is not None else '?'} bytes {verb}"
+        return f"{self.done} of {total} bytes of its reply came, then nothing"
 
 
 _dtypes: dict | None = None
@@ -518,13 +521,13 @@ def _read_by(fd: int, n: int, deadline: float, done: int, total: int | None, on_
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
-    extra = on_idle.fds() if on_idle is not None else []
     while got < n:
         left = deadline - time.monotonic()
         if left <= 0:
             raise FrameTimeout(done + got, total)
+        extra = on_idle.fds() if on_idle is not None else []  # it closes its pipe at the end
         ready, _, _ = select.select([fd, *extra], [], [], left)
-        if extra and on_idle is not None:
+        if extra:
             on_idle.pump(ready)
         if fd not in ready:
             continue
@@ -563,7 +566,7 @@ def send_by(sock: socket.socket, chunks, deadline: float, fds: tuple[int, ...] =
     while views:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise FrameTimeout(sent, total)
+            raise FrameTimeout(sent, total, writing=True)
         _, ready, _ = select.select([], [sock], [], left)
         if not ready:
             continue
