@@ -15,6 +15,13 @@ STYLE = {
 }
 
 
+def _clip(text: str, keep: int = 1500) -> str:
+    """Its start (where a cut output says how much was printed) and its end."""
+    if len(text) <= keep:
+        return text
+    return text[: keep // 2] + "\n[...]\n" + text[-keep // 2:]
+
+
 def _indent(text: str, prefix: str = "      ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
@@ -43,7 +50,7 @@ def render_check(console: Console, result, *, verbose: bool = False, title: str 
         if t.message:
             console.print(Text(_indent(t.message)))
         if t.output and (verbose or not first_failure_shown):
-            console.print(Text(_indent("your code printed:\n" + t.output.rstrip()[-1500:]), style="dim"))
+            console.print(Text(_indent("your code printed:\n" + _clip(t.output.rstrip())), style="dim"))
         if verbose and t.detail:
             console.print(Text(_indent(t.detail[-4000:]), style="dim"))
         first_failure_shown = True

@@ -204,9 +204,10 @@ def grade_in_subprocess(sub: Submission, exercises: list[Exercise], expected: di
     start = time.monotonic()
     limit = child_timeout(exercises)
     try:
-        proc = subprocess.run([sys.executable, "-m", "mi_exercise.instructor.grade_one", str(job)], env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=limit,
-                              start_new_session=True)
+        from mi_exercise.runner.containment import run_job  # nothing the job started outlives it
+
+        proc = run_job([sys.executable, "-m", "mi_exercise.instructor.grade_one", str(job)], env=env,
+                       stdin=subprocess.DEVNULL, timeout=limit)
     except subprocess.TimeoutExpired:
         return error_record(sub, exercises, expected, f"grading this submission took longer than {limit:.0f}s and was stopped",
                             time.monotonic() - start)

@@ -15,7 +15,9 @@ def main(argv: list[str]) -> int:
     from mi_exercise.catalog.loader import load_catalog
     from mi_exercise.instructor.batch import error_record, grade_in_process
     from mi_exercise.instructor.submissions import Submission
+    from mi_exercise.runner.containment import Containment
 
+    contained = Containment()
     job = json.loads(Path(argv[1]).read_text())
     s = job["submission"]
     sub = Submission(s["id"], Path(s["source"]), s["kind"])
@@ -26,6 +28,7 @@ def main(argv: list[str]) -> int:
                                hide=[Path(h) for h in job["hide"]])
     except Exception as exc:  # noqa: BLE001 - reported as this submission's error result
         rec = error_record(sub, exercises, job["expected"], f"grading failed: {type(exc).__name__}: {exc}")
+    contained.kill_strays()  # whatever the submission started is dead before its result is written
     tmp = Path(job["out"] + ".tmp")
     tmp.write_text(json.dumps(rec))
     tmp.replace(job["out"])

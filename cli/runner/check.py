@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mi_exercise.catalog.model import Exercise
+from mi_exercise.runner.containment import Containment
 from mi_exercise.runner.outcomes import Outcome
 from mi_exercise.runner.proxy import Clock, Submission, WorkerConfig
 
@@ -91,6 +92,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
 
         spawner = spawner_for(learner_file)
     submission = Submission(config, clock, spawner)
+    contained = Containment()  # before the worker: whatever it leaves behind is re-parented to us
     submission.start()  # first, so the worker's torch import overlaps ours
     import pytest
 
@@ -103,6 +105,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
     if not grader_files:
         result.problem = f"no grader (test_*.py) in {exercise.grader_dir}"
         submission.close()
+        contained.kill_strays()
         return result
     args = [
         *grader_files,
@@ -142,6 +145,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         except AttributeError:
             pass
         submission.close()
+        contained.kill_strays()  # every process the check started is dead before its verdict is kept
     result.tests = plugin.results
     if plugin.collect_errors:
         result.problem = "the grader could not be loaded:\n" + "\n".join(plugin.collect_errors)[-3000:]

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
+import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mi_exercise.runner import wire
+from mi_exercise.runner import output, wire
 from mi_exercise.runner.outcomes import (
     CheckTimeExceeded,
     LearnerError,
@@ -33,6 +32,8 @@ from mi_exercise.runner.outcomes import (
 )
 
 BOOT_SECONDS = 120.0  # importing torch (and TransformerLens) is not the learner's time
+SHUTDOWN_SECONDS = 1.0  # a worker asked to leave gets this long before it is killed
+KILL_SECONDS = 5.0
 HIDDEN_ENV_PREFIXES = ("MI_EXERCISE", "PYTEST", "_PYTEST")
 
 
@@ -53,43 +54,55 @@ class WorkerConfig:
 
 
 class WorkerProcess:
-    """One worker subprocess: boot, learner import, calls. Owns its pipes and output file."""
+    """One worker subprocess: boot, learner import, calls. Owns its channels: a Unix socket for
+    requests (tensors travel beside them as memory files), a pipe for replies, a pipe for output.
+    Every read and write here has a deadline, for whole frames, shutdown included."""
 
     def __init__(self, config: WorkerConfig):
         self.config = config
-        req_r, self.req_w = os.pipe()
+        self.req, req_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.req.setblocking(False)
         self.resp_r, resp_w = os.pipe()
-        self.out_file = tempfile.NamedTemporaryFile(prefix="mi-exercise-out-", suffix=".txt", delete=False)
-        self.out_pos = 0
+        os.set_blocking(self.resp_r, False)
+        out_r, self.out_w = output.make_pipe()
+        self.output = output.OutputTail(out_r, config.output_kb * 1024)
         try:
-            self.proc = self._launch(req_r, resp_w)
+            self.proc = self._launch(req_child.fileno(), resp_w)
         finally:
-            os.close(req_r)
+            req_child.close()
             os.close(resp_w)
+            os.close(self.out_w)
         self.device: str | None = None
         self.boot_seconds = 0.0
+        self.booted_at = 0.0  # when the boot frame arrived here: the learner's import starts then
         self.ready: dict | None = None
         self.dead = False
         # The first frame is bare JSON: the worker reads it before importing torch, so its
         # torch import starts at once, in parallel with ours.
-        wire.write_frame(self.req_w, json.dumps({
+        config_frame = json.dumps({
             "learner_file": str(config.learner_file),
             "module_name": config.module_name,
             "device": config.device,
             "memory_mb": config.memory_mb,
             "preload": list(config.preload),
-        }).encode())
+        }).encode()
+        try:
+            wire.send_by(self.req, [wire.HEADER.pack(len(config_frame)), config_frame],
+                         time.monotonic() + BOOT_SECONDS)
+        except (wire.FrameTimeout, wire.ChannelClosed):
+            pass  # a worker that died at once: boot() reports how it ended
 
-    def _launch(self, req_r: int, resp_w: int):
-        """Start the worker process; returns a Popen (or an object with its pid/poll/wait/kill)."""
-        cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.worker", str(req_r), str(resp_w)]
+    def _launch(self, req_fd: int, resp_w: int):
+        """Start the worker process; returns a Popen (or an object with its pid/poll/wait/kill).
+        Its stdout and stderr are `self.out_w`."""
+        cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.worker", str(req_fd), str(resp_w)]
         if self.config.sandbox:
             cmd = [*self.config.sandbox, *cmd]
         return subprocess.Popen(
             cmd,
-            pass_fds=(req_r, resp_w),
+            pass_fds=(req_fd, resp_w),
             stdin=subprocess.DEVNULL,
-            stdout=self.out_file,
+            stdout=self.out_w,
             stderr=subprocess.STDOUT,
             cwd=str(self.config.learner_file.parent),
             env=worker_env(),
@@ -101,16 +114,15 @@ class WorkerProcess:
 
     # -- reading replies under a deadline ---------------------------------------------------
     def _read(self, timeout: float) -> dict:
-        if timeout <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([self.resp_r], [], [], timeout)
-        if not ready:
-            raise TimeoutError
-        # The header has arrived; a large payload may still be on its way.
-        return wire.receive(self.resp_r)
+        if timeout <= 0 or self.resp_r < 0:
+            raise wire.FrameTimeout()
+        frame = wire.read_frame_by(self.resp_r, time.monotonic() + timeout, on_idle=self.output)
+        self.output.pump()  # what was printed before the reply was written is in the pipe now
+        return wire.decode_frame(frame)
 
     def read(self, timeout: float) -> dict:
-        """The next reply, or a SubmissionProblem describing how the worker ended."""
+        """The next reply, or a SubmissionProblem describing how the worker ended. A reply not
+        whole within `timeout` (however much of it came) raises wire.FrameTimeout."""
         try:
             reply = self._read(timeout)
         except TimeoutError:
@@ -120,7 +132,8 @@ class WorkerProcess:
             raise self._death() from None
         except Exception as exc:  # noqa: BLE001 - a frame that is not in the safe format
             self.kill()
-            raise LearnerError(f"the worker sent something that is not a plain value ({type(exc).__name__}); "
+            detail = str(exc) if isinstance(exc, wire.MalformedFrame) else type(exc).__name__
+            raise LearnerError(f"the worker sent a reply that is not in the safe format ({detail}); "
                                "results must be tensors, numbers, strings, lists, tuples or dicts") from None
         if not isinstance(reply, dict):
             self.kill()
@@ -155,43 +168,45 @@ class WorkerProcess:
             except TimeoutError:
                 raise SubmissionTimeout(f"the worker did not start within {BOOT_SECONDS:.0f}s") from None
             self.device = msg.get("device", "cpu")
-            self.boot_seconds = time.monotonic() - start
+            self.booted_at = time.monotonic()
+            self.boot_seconds = self.booted_at - start
         return self.boot_seconds
 
     def wait_ready(self, timeout: float) -> dict:
+        """The learner module's import: it has `timeout` seconds from the boot frame's arrival."""
         if self.ready is None:
+            left = self.booted_at + timeout - time.monotonic()
             try:
-                self.ready = self.read(timeout)
+                self.ready = self.read(max(left, 0.01))
             except TimeoutError:
-                raise SubmissionTimeout(f"importing your file did not finish within {timeout:.1f}s "
-                                        "(is there an infinite loop at module level?)") from None
+                raise SubmissionTimeout(f"your file took longer than {timeout:g} s to import "
+                                        "(a loop at module level?)") from None
         return self.ready
 
-    def request(self, message: dict, timeout: float) -> dict:
+    def request(self, message: dict, timeout: float) -> tuple[dict, wire.SharedArgs | None]:
+        """Send one request and read its reply, both within `timeout`. Returns the reply and the
+        memory file holding the request's tensors (the caller reads it, then closes it)."""
         if self.dead:
             raise SubmissionCrashed("the worker is gone")
+        deadline = time.monotonic() + timeout
+        chunks, shared = wire.encode_request(message)
         try:
-            wire.send(self.req_w, message)
-        except (BrokenPipeError, OSError):
-            raise self._death() from None
-        return self.read(timeout)
+            try:
+                wire.send_by(self.req, chunks, deadline, fds=(shared.fd,) if shared else ())
+            except TimeoutError:
+                self.kill()
+                raise
+            except (wire.ChannelClosed, OSError):
+                raise self._death() from None
+            return self.read(deadline - time.monotonic()), shared
+        except BaseException:
+            if shared is not None:
+                shared.close()
+            raise
 
     def take_output(self) -> str:
-        """What the learner printed since the last call, cut to the output limit."""
-        try:
-            with open(self.out_file.name, "rb") as fh:
-                fh.seek(self.out_pos)
-                data = fh.read(self.config.output_kb * 1024 + 1)
-                self.out_pos = fh.tell()
-                fh.seek(0, os.SEEK_END)
-                end = fh.tell()
-        except OSError:
-            return ""
-        text = data.decode("utf-8", "replace")
-        if len(data) > self.config.output_kb * 1024 or end > self.out_pos:
-            self.out_pos = end
-            text = text[: self.config.output_kb * 1024] + f"\n[... output cut at {self.config.output_kb} KiB ...]"
-        return text
+        """What the learner printed since the last call: all of it, or its first and last lines."""
+        return self.output.take()
 
     def kill(self) -> None:
         self.dead = True
@@ -200,29 +215,33 @@ class WorkerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 self.proc.kill()
-            self.proc.wait()
+            try:
+                self.proc.wait(timeout=KILL_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass  # containment.kill_strays ends it before the check's verdict is kept
         self._close()
 
     def close(self) -> None:
+        """Ask the worker to leave, give it SHUTDOWN_SECONDS, then kill it: never blocks longer."""
         if not self.dead and self.proc.poll() is None:
             try:
-                wire.send(self.req_w, {"op": "shutdown"})
-                self.proc.wait(timeout=2)
-            except Exception:  # noqa: BLE001
+                wire.send_by(self.req, wire.encode({"op": "shutdown"}), time.monotonic() + SHUTDOWN_SECONDS)
+                self.proc.wait(timeout=SHUTDOWN_SECONDS)
+            except Exception:  # noqa: BLE001 - a worker that does not listen is killed below
                 pass
         self.kill()
-        try:
-            os.unlink(self.out_file.name)
-        except OSError:
-            pass
+        self.output.pump()
+        self.output.close()
 
     def _close(self) -> None:
-        for fd in (self.req_w, self.resp_r):
+        if self.resp_r >= 0:
+            self.output.pump()  # a crashing worker's last words
             try:
-                os.close(fd)
+                os.close(self.resp_r)
             except OSError:
                 pass
-        self.req_w = self.resp_r = -1
+        self.resp_r = -1
+        self.req.close()
 
 
 @dataclass
@@ -253,6 +272,13 @@ class Clock:
         self.credit += seconds
         self.check_credit += seconds
 
+    def credit_test(self, seconds: float) -> None:
+        """Time the current test is not charged for (the learner module's own import)."""
+        self.credit += seconds
+
+    def check_left(self) -> float:
+        return self.check_start + self.check_seconds + self.check_credit - time.monotonic()
+
     def remaining(self) -> tuple[float, str]:
         now = time.monotonic()
         test_left = self.test_start + self.test_seconds + self.credit - now
@@ -260,6 +286,38 @@ class Clock:
         if check_left < test_left:
             return check_left, "check"
         return test_left, "test"
+
+
+def _tensors_in(value):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif type(value) in (list, tuple):
+        for v in value:
+            yield from _tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors_in(v)
+
+
+def _changed(shared: wire.SharedArgs | None, value) -> bool:
+    """Whether any tensor in argument `value` differs now, in the shared memory, from what was sent."""
+    return shared is not None and any(shared.holds(t) and shared.changed(t) for t in _tensors_in(value))
+
+
+def _after(shared: wire.SharedArgs | None, value):
+    """Argument `value` after the call: its tensors as the shared memory holds them now."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return shared.after(value) if shared is not None and shared.holds(value) else value.clone()
+    if type(value) in (list, tuple):
+        items = [_after(shared, v) for v in value]
+        return items if type(value) is list else tuple(items)
+    if isinstance(value, dict):
+        return {k: _after(shared, v) for k, v in value.items()}
+    return value
 
 
 def _describe_args(args, kwargs) -> str:
@@ -309,13 +367,20 @@ class Submission:
             seconds = worker.boot()
             if not booted_before:
                 self._clock.add_boot(seconds)
-            left, _ = self._clock.remaining()
+            # The import has a limit of its own, the test's (within what is left of the check),
+            # and is not charged to the test that happens to trigger it. A file that does not
+            # import in time fails every later test at once, without being imported again.
+            check_left = self._clock.check_left()
+            if check_left <= 0:
+                raise CheckTimeExceeded("the check's time limit was used up before this test ran")
+            limit = min(self._clock.test_seconds, check_left)
+            waited = time.monotonic()
             try:
-                ready = worker.wait_ready(max(left, 0.01))
+                ready = worker.wait_ready(limit)
             except SubmissionProblem as problem:
-                if not isinstance(problem, SubmissionTimeout):
-                    self._import_problem = problem
+                self._import_problem = problem
                 raise
+            self._clock.credit_test(time.monotonic() - waited)
             if ready.get("error"):
                 end = dict(ready["error"])
                 end["message"] = "your file could not be imported: " + end.get("message", "")
@@ -345,26 +410,29 @@ class Submission:
             self._worker.close()
 
     # -- calls ----------------------------------------------------------------------------
-    def _send(self, message: dict, label: str) -> dict:
+    def _send(self, message: dict, label: str) -> tuple[dict, wire.SharedArgs | None]:
         worker = self._ready_worker()
         left, which = self._clock.remaining()
         if left <= 0:
             raise CheckTimeExceeded("the check's time limit was used up before this test ran")
         try:
-            reply = worker.request(message, left)
-        except TimeoutError:
+            reply, shared = worker.request(message, left)
+        except TimeoutError as exc:
             limit = self._clock.test_seconds if which == "test" else self._clock.check_seconds
+            stalled = exc.describe() if isinstance(exc, wire.FrameTimeout) else ""
             raise SubmissionTimeout(
                 f"{label} did not finish within the {which}'s limit of {limit:g}s "
-                "(an infinite loop, or far too much work?)") from None
+                + (f"({stalled})" if stalled else "(an infinite loop, or far too much work?)")) from None
         if not reply.get("ok"):
+            if shared is not None:
+                shared.close()
             end = reply.get("end", {})
             if end.get("kind") == "missing":
                 raise LearnerError(end.get("message", "not defined"))
             if end.get("kind") == "oom" and worker.alive():
                 worker.kill()  # a worker that hit its memory limit is not trusted to go on
             raise problem_from_end(end)
-        return reply
+        return reply, shared
 
     def _encode(self, value):
         if isinstance(value, RemoteObject):
@@ -390,20 +458,26 @@ class Submission:
 
     def call_full(self, name: str | None, args=(), kwargs=None, *, target: int | None = None,
                   label: str | None = None, return_args: bool = False) -> CallResult:
+        """One call. `mutated` (the arguments whose tensors changed) and `args_after` are read
+        here from the shared memory the call ran on, never taken from the worker's reply."""
         kwargs = kwargs or {}
         label = label or f"`{name}({_describe_args(args, kwargs)})`"
-        reply = self._send({
+        reply, shared = self._send({
             "op": "call", "target": target, "name": name,
             "args": self._encode(tuple(args)), "kwargs": self._encode(dict(kwargs)),
-            "return_args": return_args,
         }, label)
-        return CallResult(
-            value=self._decode(reply.get("value")),
-            devices=dict(reply.get("devices") or {}),
-            mutated=list(reply.get("mutated") or []),
-            args_after=reply.get("args_after"),
-            kwargs_after=reply.get("kwargs_after"),
-        )
+        try:
+            mutated = [i for i, a in enumerate(args) if _changed(shared, a)]
+            mutated += [k for k, v in kwargs.items() if _changed(shared, v)]
+            result = CallResult(value=self._decode(reply.get("value")), devices=dict(reply.get("devices") or {}),
+                                mutated=mutated)
+            if return_args:
+                result.args_after = [_after(shared, a) for a in args]
+                result.kwargs_after = {k: _after(shared, v) for k, v in kwargs.items()}
+        finally:
+            if shared is not None:
+                shared.close()
+        return result
 
     def call(self, name: str | None, *args, _target: int | None = None, _label: str | None = None,
              _allow_inplace: bool = False, _check_device: bool = True, **kwargs):
@@ -430,7 +504,7 @@ class Submission:
 
     def get(self, name: str):
         """A module-level value (constant, class, object) of the learner's file."""
-        reply = self._send({"op": "getattr", "target": None, "name": name}, f"`{name}`")
+        reply, _ = self._send({"op": "getattr", "target": None, "name": name}, f"`{name}`")
         return self._decode(reply.get("value"))
 
     def has(self, name: str) -> bool:
@@ -477,8 +551,8 @@ class RemoteObject:
         return RemoteFunction(self._submission, name, target=self._handle, owner=f"{self._type}.")
 
     def get(self, name: str):
-        reply = self._submission._send({"op": "getattr", "target": self._handle, "name": name},
-                                       f"`{self._type}.{name}`")
+        reply, _ = self._submission._send({"op": "getattr", "target": self._handle, "name": name},
+                                          f"`{self._type}.{name}`")
         return self._submission._decode(reply.get("value"))
 
     def __repr__(self) -> str:

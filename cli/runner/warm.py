@@ -97,7 +97,7 @@ class WarmWorkerProcess(WorkerProcess):
         super().__init__(config)
 
     def _launch(self, req_r: int, resp_w: int) -> WarmChild:
-        return self._pool._fork(self.config, [req_r, resp_w, self.out_file.fileno()])
+        return self._pool._fork(self.config, [req_r, resp_w, self.out_w])  # request socket, reply pipe, output pipe
 
 
 class WarmPool:

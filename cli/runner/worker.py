@@ -1,17 +1,22 @@
 """The untrusted side: a subprocess that imports the learner's file and calls into it.
 
 Started by proxy.WorkerProcess as `python -I -m mi_exercise.runner.worker REQ_FD RESP_FD`.
-It reads requests from REQ_FD and writes replies to RESP_FD (frames of wire.py); the learner's
-stdout and stderr go to a file the trusted side reads and truncates. It sets its own limits
-before any learner code runs. Nothing here decides whether an answer is right.
+It reads requests from REQ_FD (a Unix socket: a request's tensors arrive as a memory file
+passed with it, which the worker maps, so the learner's code works on memory the trusted side
+reads back after the call) and writes replies to RESP_FD (frames of wire.py); the learner's
+stdout and stderr go to a pipe the trusted side drains. It sets its own limits before any
+learner code runs. Nothing here decides whether an answer is right, nor reports whether an
+input was changed: the trusted side sees that for itself.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import mmap
 import os
 import resource
+import socket
 import sys
 import traceback
 
@@ -41,11 +46,13 @@ OOM_MARKERS = ("can't allocate memory", "out of memory", "cannot allocate memory
 class Worker:
     def __init__(self, req_fd: int, resp_fd: int):
         self.req_fd, self.resp_fd = req_fd, resp_fd
+        self.req_sock = socket.socket(fileno=req_fd)
         self.handles: dict[int, object] = {}
         self.next_handle = 1
         self.module = None
         self.learner_dir = ""
         self.device = "cpu"
+        self.copy_back: list[tuple] = []  # (tensor in shared memory, its copy on the device)
 
     # -- plumbing -------------------------------------------------------------------------
     def send(self, message: dict) -> None:
@@ -54,7 +61,16 @@ class Worker:
         wire.send(self.resp_fd, message)
 
     def receive(self) -> dict:
-        return wire.receive(self.req_fd)
+        frame, fds = wire.read_frame_fds(self.req_sock)
+        shared = None
+        if fds:
+            for extra in fds[1:]:
+                os.close(extra)
+            try:  # the request's tensors: views of this mapping, written through to the file
+                shared = mmap.mmap(fds[0], 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            finally:
+                os.close(fds[0])
+        return wire.decode_frame(frame, shared=shared)
 
     # -- values ---------------------------------------------------------------------------
     def to_wire(self, value, devices: dict, path: str = "result"):
@@ -94,7 +110,11 @@ class Worker:
         import torch
 
         if isinstance(value, torch.Tensor):
-            return value.to(self.device) if self.device != "cpu" else value
+            if self.device == "cpu":
+                return value
+            moved = value.to(self.device)
+            self.copy_back.append((value, moved))
+            return moved
         if wire.is_handle(value):
             return self.handles[value[wire.HANDLE]]
         if type(value) in (list, tuple):
@@ -139,7 +159,8 @@ class Worker:
     def boot(self, config: dict) -> None:
         import signal
 
-        # Output goes to a file; a print loop must not fill the disk.
+        # Output goes to a pipe the trusted side drains (it keeps the first and last lines);
+        # files the learner's code writes must not fill the disk.
         out_limit = int(config.get("output_file_mb", 32)) << 20
         resource.setrlimit(resource.RLIMIT_FSIZE, (out_limit, out_limit))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing us
@@ -186,8 +207,6 @@ class Worker:
         self.send({"kind": "ready", "error": None, "names": names})
 
     def handle(self, request: dict) -> dict:
-        import torch
-
         op = request["op"]
         target = self.module if request.get("target") is None else self.handles[request["target"]]
         name = request.get("name")
@@ -203,25 +222,28 @@ class Worker:
         fn = target if name is None else getattr(target, name, None)
         if fn is None:
             return {"ok": False, "end": {"kind": "missing", "message": f"`{name}` is not defined in your file"}}
+        self.copy_back = []
         args = self.from_wire(request.get("args", ()))
         kwargs = self.from_wire(request.get("kwargs", {}))
-        before = [(i, a.clone()) for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
-        before += [(k, v.clone()) for k, v in kwargs.items() if isinstance(v, torch.Tensor)]
         try:
             value = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - learner code may raise anything
             return {"ok": False, "end": self.describe(exc)}
-        mutated = []
-        for key, old in before:
-            new = args[key] if isinstance(key, int) else kwargs[key]
-            if not unchanged(old, new):
-                mutated.append(key)
+        finally:
+            self.write_back()
         devices = {}
-        reply = {"ok": True, "value": self.to_wire(value, devices), "devices": devices, "mutated": mutated}
-        if request.get("return_args"):
-            reply["args_after"] = self.to_wire(list(args), {}, "args")
-            reply["kwargs_after"] = self.to_wire(dict(kwargs), {}, "kwargs")
-        return reply
+        return {"ok": True, "value": self.to_wire(value, devices), "devices": devices}
+
+    def write_back(self) -> None:
+        """Arguments moved to a GPU were changed there: copy them back into the shared memory
+        the trusted side reads (on a GPU its in-place check rests on this copy)."""
+        for shared, moved in self.copy_back:
+            try:
+                if moved.shape == shared.shape and moved.dtype == shared.dtype:
+                    shared.copy_(moved.detach().to("cpu"))
+            except Exception:  # noqa: BLE001 - the learner may have freed or resized it
+                pass
+        self.copy_back = []
 
     def serve(self) -> None:
         while True:
@@ -239,16 +261,6 @@ class Worker:
                 self.send(reply)
             except Exception as exc:  # noqa: BLE001 - a value the wire format cannot carry
                 self.send({"ok": False, "end": {"kind": "error", "message": f"could not send your result back: {exc}"}})
-
-
-def unchanged(old, new) -> bool:
-    import torch
-
-    if not isinstance(new, torch.Tensor) or old.shape != new.shape or old.dtype != new.dtype:
-        return False
-    if torch.equal(old, new):
-        return True
-    return bool(old.is_floating_point() and torch.allclose(old, new, rtol=0, atol=0, equal_nan=True))
 
 
 def pick_device(requested: str) -> str:

@@ -11,7 +11,9 @@ stdout/stderr at the output file, closes every other descriptor, takes the envir
 folder it was given and runs the ordinary worker (wire.py protocol, rlimits set in
 Worker.boot before any learner code, CUDA touched only there). When the child ends the zygote
 reaps it and sends {"status": waitstatus} on the same connection, because the trusted side is
-not the child's parent. A "kill" line on the connection kills the child's process group.
+not the child's parent. A "kill" line on the connection kills the child's process group. The
+zygote is a child subreaper: whatever a worker leaves behind (setsid, a double fork) becomes the
+zygote's child, and is killed, with everything below it, before the worker's status is sent.
 
 Nothing is ever run in the zygote itself after start-up except imports, so every child starts
 from the same clean state.
@@ -98,6 +100,9 @@ def serve(path: str, lifeline: bool) -> None:
     import torch  # noqa: F401 - the point of the zygote: imported once, shared by every child
 
     from mi_exercise.runner import wire, worker  # noqa: F401 - the worker's own code, warm too
+    from mi_exercise.runner.containment import become_subreaper, kill_strays
+
+    become_subreaper()
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
@@ -122,6 +127,7 @@ def serve(path: str, lifeline: bool) -> None:
                             os.killpg(pid, signal.SIGKILL)
                         except OSError:
                             pass
+                    kill_strays()
                     return
             elif fd == listener.fileno():
                 conn, _ = listener.accept()
@@ -171,6 +177,7 @@ def serve(path: str, lifeline: bool) -> None:
                 poller.unregister(fd)
                 os.close(fd)
                 _, status = os.waitpid(pid, 0)
+                kill_strays(spare={p for p, _c in children.values()})  # orphans: not a live worker
                 _send(conn, {"status": status})
                 if conn.fileno() in conns:
                     poller.unregister(conn)
