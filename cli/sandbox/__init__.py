@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from mi_exercise.sandbox.bwrap import Sandbox, SandboxUnavailable, probe, user_dir
+from mi_exercise.paths import user_dir
+from mi_exercise.sandbox.bwrap import Sandbox, SandboxUnavailable, probe
 
 __all__ = ["Sandbox", "SandboxUnavailable", "choose", "probe", "user_dir", "mode_from_flags", "workspace_view"]
 

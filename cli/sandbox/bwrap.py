@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mi_exercise import paths
+from mi_exercise.paths import user_dir
 from mi_exercise.sandbox import seccomp
 
 SANDBOX_ID = 4242  # not 65534: that is what an unmapped id looks like inside a namespace
@@ -48,13 +49,6 @@ GPU_GLOBS = ("/dev/nvidia*", "/dev/dri")
 
 class SandboxUnavailable(Exception):
     """No sandbox can be made here; the message says why."""
-
-
-def user_dir(kind: str) -> Path:
-    """The user's cache or data folder for mi-exercise (XDG, else ~/.cache, ~/.local/share)."""
-    env, default = {"cache": ("XDG_CACHE_HOME", ".cache"), "data": ("XDG_DATA_HOME", ".local/share")}[kind]
-    base = os.environ.get(env) or str(Path.home() / default)
-    return Path(base) / "mi-exercise"
 
 
 def python_paths() -> list[Path]:
