@@ -64,7 +64,7 @@ def good_copy_path(db_path: Path) -> Path:
 
 
 def say(message: str) -> None:
-    print(f"mi-exercise: {message}", file=sys.stderr, flush=True)
+    print("mi-exercise: " + " ".join(message.split()), file=sys.stderr, flush=True)
 
 
 def _problem(path: Path) -> str:
@@ -79,7 +79,8 @@ def _problem(path: Path) -> str:
     except sqlite3.DatabaseError as exc:
         return f"it is not a readable database ({exc})"
     if [tuple(r) for r in rows] != [("ok",)]:
-        return "it fails SQLite's integrity check (" + "; ".join(str(r[0]) for r in rows[:3]) + ")"
+        detail = " ".join("; ".join(str(r[0]) for r in rows[:3]).split())  # one line
+        return f"it fails SQLite's integrity check ({detail[:200]})"
     if tables and not {"attempts", "hints"} <= tables:
         return "its tables are not mi-exercise's"
     return ""

@@ -107,9 +107,10 @@ def _etc_binds() -> list[str]:
         except OSError:
             continue
         if not mode & 0o004:
-            args += ["--tmpfs", e.path] if e.is_dir(follow_symlinks=False) else ["--ro-bind", "/dev/null", e.path]
+            args += (["--tmpfs", e.path, "--remount-ro", e.path] if e.is_dir(follow_symlinks=False)
+                     else ["--ro-bind", "/dev/null", e.path])
     if os.path.isdir("/etc/ssl/private"):
-        args += ["--tmpfs", "/etc/ssl/private"]
+        args += ["--tmpfs", "/etc/ssl/private", "--remount-ro", "/etc/ssl/private"]
     return args
 
 
@@ -168,7 +169,7 @@ class Sandbox:
             if not any(h.is_relative_to(r) for r in roots) or any(r.is_relative_to(h) and r != h for r in bound):
                 continue  # not visible anyway, or it holds the interpreter or this package
             if h.is_dir():
-                cmd += ["--tmpfs", str(h)]
+                cmd += ["--tmpfs", str(h), "--remount-ro", str(h)]
             elif h.exists():
                 cmd += ["--ro-bind", "/dev/null", str(h)]
         for p in shown:
@@ -176,6 +177,7 @@ class Sandbox:
                 cmd += ["--ro-bind", str(p), str(p)]
         for k, v in self.extra_env.items():
             cmd += ["--setenv", k, v]
+        cmd += ["--remount-ro", "/"]  # the root bwrap built is a tmpfs: only /tmp (and /var/tmp, /dev/shm) stay writable
         return [*cmd, "--"]
 
 
