@@ -119,14 +119,17 @@ def test_check_is_sandboxed_by_default_and_every_attack_is_refused(content, tmp_
 
 @needs_sandbox
 @pytest.mark.slow
-def test_grade_is_sandboxed_by_default_and_hides_the_class(content, tmp_path, listener, user_dirs):
+@pytest.mark.parametrize("flags", [[], ["--sandbox"]], ids=["default", "--sandbox"])
+def test_grade_is_sandboxed_by_default_and_hides_the_class(content, tmp_path, listener, user_dirs, flags):
     env = {"MI_EXERCISE_CONTENT": str(content), **user_dirs}
     marker = f"mi-daemon-{uuid.uuid4().hex}"
     mallory = tmp_path / "class" / "mallory"
     (mallory / LAYOUT).parent.mkdir(parents=True)
     (mallory / LAYOUT).write_text(hostile(listener, marker))
     out = tmp_path / "out"
-    result = run_cli("grade", str(mallory), "--out", str(out), env=env)
+    (tmp_path / "class" / "alice" / LAYOUT).parent.mkdir(parents=True)
+    (tmp_path / "class" / "alice" / LAYOUT).write_text(SOLUTION)  # another submission: invisible to mallory
+    result = run_cli("grade", str(mallory), str(tmp_path / "class" / "alice"), "--out", str(out), *flags, env=env)
     assert result.returncode == 0, result.stderr
     rec = json.loads((out / "submissions" / "mallory" / "result.json").read_text())
     try:
@@ -171,6 +174,77 @@ def test_without_a_sandbox_check_says_so_and_grade_refuses_unless_no_sandbox(con
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["sandboxed"] is False
     assert "Graded without a sandbox (`--no-sandbox`)" in (tmp_path / "out" / "summary.md").read_text()
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_the_warm_worker_is_sandboxed_too(content, tmp_path, listener, user_dirs):
+    """`worker start` runs the zygote inside the sandbox: a check forked from it is refused the
+    same attacks, and its daemon dies with the worker (the zygote is PID 1 of the sandbox)."""
+    env = {"MI_EXERCISE_CONTENT": str(content), **user_dirs}
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws), env=env).returncode == 0
+    marker = f"mi-daemon-{uuid.uuid4().hex}"
+    (ws / LAYOUT).write_text(hostile(listener, marker))
+    up = run_cli("worker", "start", "-C", str(ws), env=env)
+    try:
+        assert up.returncode == 0 and "sandboxed" in up.stdout and "unsandboxed" not in up.stdout, up.stdout + up.stderr
+        result = run_cli("check", "tensor-basics", "--json", cwd=ws, env=env)
+        status = run_cli("worker", "status", "-C", str(ws), env=env)
+        assert "1 workers forked" in status.stdout, status.stdout  # the warm path was taken
+        tests = {t["name"]: t for t in json.loads(result.stdout)["results"][0]["tests"]}
+        failed = {n: t.get("message", "")[:200] for n, t in tests.items() if t["outcome"] != "passed"}
+        assert not failed and len(tests) == 11, failed
+    finally:
+        run_cli("worker", "stop", "-C", str(ws), env=env)
+        left = alive_with(marker)
+        for pid in left:
+            os.kill(pid, 9)
+    assert not left, "a process the submission started outlived the warm worker"
+
+
+def _as_nobody_works() -> str:
+    """'' when `nobody` can run this interpreter and reach this checkout, else why not."""
+    if os.geteuid() != 0 or not shutil.which("runuser"):
+        return "needs root and runuser to switch to an ordinary user"
+    probe = subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, "-c", "import mi_exercise, torch"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return ("the user nobody cannot run this interpreter or import its packages here (" +
+                (probe.stderr.strip().splitlines() or ["?"])[-1] + "); a venv outside a private home would allow it")
+    return ""
+
+
+@needs_sandbox
+@pytest.mark.slow
+@pytest.mark.skipif(bool(_as_nobody_works()), reason=_as_nobody_works() or "ok")
+def test_check_as_an_ordinary_user_is_sandboxed_too(content, listener):
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="mi-nobody-"))
+    try:
+        root.chmod(0o777)
+        ws = root / "ws"
+        env = {"MI_EXERCISE_CONTENT": str(content), "XDG_DATA_HOME": str(root / "data"),
+               "XDG_CACHE_HOME": str(root / "cache"), "HOME": str(root)}
+        shutil.copytree(content, root / "content")
+        env["MI_EXERCISE_CONTENT"] = str(root / "content")
+        subprocess.run(["chmod", "-R", "a+rwX", str(root)], check=True)
+        as_nobody = ["runuser", "-u", "nobody", "--", "env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "mi_exercise"]
+        assert subprocess.run([*as_nobody, "init", str(ws)], capture_output=True).returncode == 0
+        marker = f"mi-daemon-{uuid.uuid4().hex}"
+        (ws / LAYOUT).write_text(hostile(listener, marker))
+        result = subprocess.run([*as_nobody, "check", "tensor-basics", "--json"], cwd=ws, capture_output=True, text=True,
+                                timeout=300)
+        assert "running unsandboxed" not in result.stderr, result.stderr
+        tests = {t["name"]: t for t in json.loads(result.stdout)["results"][0]["tests"]}
+        try:
+            assert_every_attack_refused(tests, marker)
+        finally:
+            for pid in alive_with(marker):
+                os.kill(pid, 9)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # -- inside the sandbox, without the CLI -------------------------------------------------------

@@ -158,7 +158,7 @@ class WarmPool:
         readable = [Path(p).resolve() for p in readable]
         hidden = [Path(p).resolve() for p in hidden]
         if sandbox is not None:
-            cmd = [*sandbox.prefix(readable=readable, hidden=hidden, writable=[tmpdir]), *cmd]
+            cmd = [*sandbox.prefix(readable=readable, hidden=hidden, writable=[tmpdir], die_with_parent=not detached), *cmd]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if detached else subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env=worker_env(), cwd=tmpdir,
@@ -337,10 +337,17 @@ def stop_daemon(state_dir: Path) -> bool:
         pass
     if not state:
         return False
-    try:
-        os.kill(int(state["pid"]), signal.SIGTERM)
-    except OSError:
-        pass
+    targets = [int(state["pid"])]
+    if state.get("sandboxed"):  # a daemon's bwrap does not take its sandbox down: stop the zygote, PID 1 in there
+        try:
+            targets = [int(p) for p in Path(f"/proc/{state['pid']}/task/{state['pid']}/children").read_text().split()] + targets
+        except (OSError, ValueError):
+            pass
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:

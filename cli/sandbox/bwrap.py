@@ -124,14 +124,15 @@ class Sandbox:
     uid: int = SANDBOX_ID
     extra_env: dict = field(default_factory=dict)
 
-    def prefix(self, readable=(), hidden=(), writable=()) -> list[str]:
+    def prefix(self, readable=(), hidden=(), writable=(), die_with_parent: bool = True) -> list[str]:
         """The command prefix for one sandboxed process. `readable`: folders bound read-only
         (the learner's files); `writable`: folders bound read-write (a zygote's socket folder);
-        `hidden`: folders covered with an empty tmpfs when something bound contains them."""
+        `hidden`: folders covered with an empty tmpfs when something bound contains them.
+        `die_with_parent=False` only for a daemon (`worker start`), which outlives its starter."""
         cmd = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(self.seccomp_file), self.bwrap,
                "--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid), "--disable-userns",
                "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-               "--cap-drop", "ALL", "--new-session", "--die-with-parent",
+               "--cap-drop", "ALL", "--new-session", *(["--die-with-parent"] if die_with_parent else []),
                "--seccomp", FD_MARK,
                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm",
                "--dir", "/run", "--ro-bind", "/sys", "/sys",
