@@ -22,7 +22,7 @@ bwrap with its number: the same prefix can start any number of workers.
 
 from __future__ import annotations
 
-import glob
+import functools
 import hashlib
 import json
 import os
@@ -44,13 +44,22 @@ FD_MARK = "@SECCOMP_FD@"
 LAUNCHER = ("import os,sys;fd=os.open(sys.argv[1],os.O_RDONLY);os.set_inheritable(fd,True);"
             "a=[str(fd) if x=='" + FD_MARK + "' else x for x in sys.argv[2:]];os.execv(a[0],a)")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-GPU_GLOBS = ("/dev/nvidia*", "/dev/dri")
+
+
+def gpu_devices() -> list[str]:
+    """The GPU device nodes to bind through: NVIDIA's (/dev/nvidia*, nvidia-caps) and DRI's."""
+    try:
+        names = os.listdir("/dev")
+    except OSError:
+        return []
+    return sorted(f"/dev/{n}" for n in names if n.startswith("nvidia") or n == "dri")
 
 
 class SandboxUnavailable(Exception):
     """No sandbox can be made here; the message says why."""
 
 
+@functools.lru_cache(maxsize=1)
 def python_paths() -> list[Path]:
     """What `python -I` imports from: the prefixes, the standard library, site-packages and the
     folders their .pth files add (a venv that reuses another's packages), and this package."""
@@ -93,14 +102,15 @@ def always_hidden() -> list[Path]:
             user_dir("data"), user_dir("cache")]
 
 
-def _etc_binds() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _etc_binds() -> tuple[str, ...]:
     """/etc read-only, minus what only root may read (shadow, sudoers, ssh host keys): inside,
     the sandbox's uid maps to the caller, who may be root."""
     args = ["--ro-bind", "/etc", "/etc"]
     try:
         entries = list(os.scandir("/etc"))
     except OSError:
-        return args
+        return tuple(args)
     for e in entries:
         try:
             mode = e.stat(follow_symlinks=False).st_mode
@@ -111,7 +121,7 @@ def _etc_binds() -> list[str]:
                      else ["--ro-bind", "/dev/null", e.path])
     if os.path.isdir("/etc/ssl/private"):
         args += ["--tmpfs", "/etc/ssl/private", "--remount-ro", "/etc/ssl/private"]
-    return args
+    return tuple(args)
 
 
 @dataclass
@@ -149,9 +159,8 @@ class Sandbox:
         hf = _hf_cache()
         if hf is not None:
             cmd += ["--ro-bind", str(hf), str(hf), "--setenv", "HF_HOME", str(hf)]
-        for pattern in GPU_GLOBS:
-            for dev in sorted(glob.glob(pattern)):
-                cmd += ["--dev-bind", dev, dev]
+        for dev in gpu_devices():
+            cmd += ["--dev-bind", dev, dev]
         shown = [Path(p).resolve() for p in readable]
         readable = _outermost(shown)
         writable = [Path(p).resolve() for p in writable]
