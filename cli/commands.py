@@ -174,7 +174,9 @@ def list_cmd(as_json: bool, workspace_dir: str | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show passing tests and the full grader report.")
 @click.option("--full", is_flag=True, help="Grade model exercises at GPT-2 small's full shape.")
 @click.option("--model", "model_name", default=None, help="Also grade against a pretrained model (gpt2) when present.")
-@click.option("--sandbox", is_flag=True, help="Run your code under bubblewrap (no network, read-only files, graders hidden).")
+@click.option("--sandbox/--no-sandbox", "sandbox", default=None,
+              help="Run your code sandboxed (the default wherever bubblewrap works; --sandbox insists, "
+                   "--no-sandbox runs it as you, with your files and network).")
 @click.option("--ci", is_flag=True, help="For CI: write JUnit XML (--junit) and a Markdown step summary; missing files fail.")
 @click.option("--junit", "junit_path", default="mi-exercise-junit.xml", show_default=True, type=click.Path(dir_okay=False),
               help="Where --ci writes its JUnit XML.")
@@ -210,17 +212,15 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
             if not check_all:
                 raise ConfigError(str(exc)) from None
             missing[ex.slug] = str(exc)
-    prefix_for = None
-    if sandbox:
-        from mi_exercise.instructor.sandbox import SandboxUnavailable, find_bwrap, sandbox_prefix
+    from mi_exercise.sandbox import workspace_view
 
-        try:
-            find_bwrap()
-        except SandboxUnavailable as exc:
-            raise ConfigError(str(exc)) from None
+    box = sandbox_for(sandbox)
 
-        def prefix_for(path):
-            return sandbox_prefix(learner_dir=path.parent)
+    def prefix_for(path):
+        if box is None:
+            return None
+        readable, hidden = workspace_view(ws.root, path)
+        return box.prefix(readable=readable, hidden=hidden)
     out = console()
     results = []
     options = {"full": full, "model": model_name}
@@ -232,7 +232,7 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
         if files[ex.slug].is_relative_to(ws.state_dir) and not as_json:  # graded from a notebook
             out.print(f"[dim]Grading the solution cells of {ws.learner_file(catalog, ex).with_suffix('.ipynb').name}[/dim]")
         result = run_check(ex, files[ex.slug], device=device, options=options,
-                           sandbox=prefix_for(files[ex.slug]) if prefix_for else None)
+                           sandbox=prefix_for(files[ex.slug]))
         ws.progress.record_attempt(result)
         results.append(result)
         if not as_json:
@@ -249,6 +249,21 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
         if nxt is not None:
             out.print(f"\nNext: [bold]{nxt.slug}[/bold] ({nxt.title}): `mi-exercise check {nxt.slug}`")
     sys.exit(EXIT_OK if results and all(r.passed for r in results) and not (ci and missing) else EXIT_FAILED)
+
+
+def sandbox_for(flag: bool | None, command: str = "check"):
+    """The sandbox a learner command runs learner code in: by default the one that works here,
+    else None with a one-line notice on stderr; --sandbox insists (exit 2), --no-sandbox opts out."""
+    from mi_exercise.sandbox import SandboxUnavailable, choose, mode_from_flags
+
+    try:
+        box, why = choose(mode_from_flags(flag))
+    except SandboxUnavailable as exc:
+        raise ConfigError(f"--sandbox: {exc}. mi-exercise never falls back to running your code unsandboxed "
+                          f"when --sandbox is given; run `mi-exercise {command} --no-sandbox` to run it as you.") from None
+    if box is None and flag is None:
+        click.echo(f"(running unsandboxed: {why})", err=True)
+    return box
 
 
 def render_check_result(out: Console, result, verbose: bool, ex: Exercise) -> None:
@@ -336,7 +351,9 @@ def reset_cmd(slug: str, yes: bool, workspace_dir: str | None) -> None:
 @click.option("--all", "validate_all", is_flag=True, help="Validate every exercise.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def validate_cmd(slugs, validate_all, device, as_json) -> None:
+@click.option("--sandbox/--no-sandbox", "sandbox", default=None,
+              help="Run solutions, stubs and mutants sandboxed (the default wherever bubblewrap works).")
+def validate_cmd(slugs, validate_all, device, as_json, sandbox) -> None:
     """Prove each grader passes its solution and rejects its stub and every mutant."""
     from rich.table import Table
 
@@ -353,11 +370,14 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
         _require_device(device)
     out = console()
     results = []
+    from mi_exercise import paths
     from mi_exercise.runner.warm import start_in_process  # one warm worker for all the runs
 
-    click.get_current_context().call_on_close(start_in_process().close)
+    box = sandbox_for(sandbox, "validate")
+    pool = start_in_process(box, readable=[paths.content_root()]) if box else start_in_process()
+    click.get_current_context().call_on_close(pool.close)
     for ex in exercises:
-        v = validate_exercise(ex, device=device, render_page=render_page_markdown)
+        v = validate_exercise(ex, device=device, render_page=render_page_markdown, sandbox=box)
         results.append(v)
         if not as_json:
             table = Table(title=f"{ex.slug}  ({v.seconds:.1f}s)", title_justify="left", show_lines=False)

@@ -37,3 +37,11 @@ def templates_dir(root: Path | None = None) -> Path:
 
 def site_assets_dir(root: Path | None = None) -> Path:
     return (root or content_root()) / "site"
+
+
+def user_dir(kind: str) -> Path:
+    """This user's "cache" or "data" folder for mi-exercise (XDG, else ~/.cache, ~/.local/share):
+    the sandbox's probe and filter, the last good copies of progress. Never inside a sandbox."""
+    env, default = {"cache": ("XDG_CACHE_HOME", ".cache"), "data": ("XDG_DATA_HOME", ".local/share")}[kind]
+    base = os.environ.get(env) or str(Path.home() / default)
+    return Path(base).resolve() / "mi-exercise"

@@ -145,19 +145,21 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
 
     score = {k: r["score"] for k, r in recs.items()}
     status = {k: r["status"] for k, r in recs.items()}
-    for name in ("correct", "env-sniffer", "git-checkout", "tensor_basics"):
+    # graded sandboxed (the default): the killer's kill(getppid()) reaches nothing outside its
+    # PID namespace, so it is graded like the correct solution it also is
+    assert summary["sandboxed"] is True
+    for name in ("correct", "env-sniffer", "git-checkout", "tensor_basics", "killer"):
         assert score[name] == full, (name, recs[name]["exercises"][0]["tests"])
     assert recs["tensor_basics"]["submission_kind"] == "notebook"
     assert recs["git-checkout"]["submission_kind"] == "git"
-    for name in ("stub", "syntax-error", "empty", "corrupt", "zip-slip", "killer"):
+    for name in ("stub", "syntax-error", "empty", "corrupt", "zip-slip"):
         assert score[name] == 0, name
-    for name in ("corrupt", "zip-slip", "killer"):
+    for name in ("corrupt", "zip-slip"):
         assert status[name] == "error" and recs[name]["error"], name
         assert all(t["outcome"] == "not run" and not t["passed"] for t in recs[name]["exercises"][0]["tests"])
     assert "not a readable zip" in recs["corrupt"]["error"]
     assert "unsafe path" in recs["zip-slip"]["error"]
     assert not (tmp_path / "escaped.py").exists()
-    assert "without a result" in recs["killer"]["error"]
     assert recs["empty"]["exercises"][0]["status"] == "no file"
     assert all(t["outcome"] == "no result" for t in recs["empty"]["exercises"][0]["tests"])
     assert "tensor_basics.py is not in the submission" in recs["empty"]["exercises"][0]["tests"][0]["message"]
@@ -188,11 +190,26 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
     # the class summary
     per_ex = summary["exercises"][0]
     assert per_ex["slug"] == "tensor-basics" and per_ex["submissions"] == 15
-    assert per_ex["passed"] == 4 and per_ex["pass_rate"] == round(4 / 15, 4)
+    assert per_ex["passed"] == 5 and per_ex["pass_rate"] == round(5 / 15, 4)  # the killer's kill went nowhere
     assert per_ex["median_seconds"] > 0
     md = (out / "summary.md").read_text()
-    assert "| tensor-basics | 4/15 |" in md and "| correct |" in md and "could not be graded" in md
+    assert "| tensor-basics | 5/15 |" in md and "| correct |" in md and "could not be graded" in md
     cls = ET.parse(out / "junit.xml").getroot()
     assert int(cls.get("tests")) == 15 * 11
     assert int(cls.get("failures")) == sum(11 - r["tests_passed"] for r in recs.values())
     assert "normalize_columns(" in (out / "junit.xml").read_text()  # the instructor's copy is complete
+
+
+def test_unsandboxed_a_submission_that_kills_its_grader_costs_only_itself(content, tmp_path):
+    """With --no-sandbox the killer's kill(getppid()) takes its grading process down: that
+    submission gets an error result with every test as a failed line, the others are graded."""
+    env = {"MI_EXERCISE_CONTENT": str(content)}
+    killer, correct = folder(tmp_path / "class", "killer", KILLER), folder(tmp_path / "class", "correct", SOLUTION)
+    out = tmp_path / "out"
+    result = run_cli("grade", str(killer), str(correct), "--out", str(out), "--no-sandbox", env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rec = json.loads((out / "submissions" / "killer" / "result.json").read_text())
+    assert rec["status"] == "error" and "without a result" in rec["error"] and rec["score"] == 0
+    assert all(t["outcome"] == "not run" for t in rec["exercises"][0]["tests"])
+    assert json.loads((out / "submissions" / "correct" / "result.json").read_text())["tests_passed"] == 11
+    assert json.loads((out / "summary.json").read_text())["sandboxed"] is False

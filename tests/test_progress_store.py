@@ -58,3 +58,81 @@ def test_a_check_killed_mid_write_leaves_the_store_consistent(tmp_path):
     assert rows, "the writer should have committed some attempts before the kill"
     for total, outcomes in rows:  # every row is whole: no half-written attempt
         assert total == 200 and len(json.loads(outcomes)) == 200
+
+
+# -- progress that survives: a missing or damaged store is restored, never a traceback ---------
+import pytest  # noqa: E402
+
+from tests.conftest import solution_text  # noqa: E402
+
+
+@pytest.fixture
+def passed_once(tmp_path):
+    """A workspace with tensor-basics passed (checked for real) and a hint taken, its own data folder."""
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws), env=env).returncode == 0
+    (ws / "00-foundations" / "tensor_basics.py").write_text(solution_text("foundations", "tensor-basics"))
+    assert run_cli("check", "tensor-basics", cwd=ws, env=env).returncode == 0
+    assert run_cli("hint", "tensor-basics", cwd=ws, env=env).returncode == 0
+    return ws, env
+
+
+def progress_of(ws, env):
+    result = run_cli("progress", "--json", cwd=ws, env=env)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+def damage_pages(path):
+    """Overwrite the middle of the file: SQLite opens it but its integrity check fails."""
+    data = bytearray(path.read_bytes())
+    for i in range(4096 + 100, min(len(data), 4096 * 3), 7):
+        data[i] = 0xA5
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["delete the file", "delete the folder", "not a database", "damaged pages"])
+def test_a_lost_or_damaged_store_is_restored_from_the_last_good_copy(passed_once, damage):
+    ws, env = passed_once
+    state = ws / ".mi-exercise"
+    db = state / "progress.db"
+    with sqlite3.connect(db) as con:  # fold the WAL in, so the damage hits the real pages
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if damage == "delete the file":
+        for f in state.glob("progress.db*"):
+            f.unlink()
+    elif damage == "delete the folder":
+        import shutil
+
+        shutil.rmtree(state)
+    elif damage == "not a database":
+        db.write_bytes(b"this is not a database, it is a learner's prank\n" * 200)
+    else:
+        with sqlite3.connect(db) as con:  # enough rows to span pages
+            con.executemany("INSERT INTO hints VALUES (?, ?, 'x')", [(f"pad-{i}" * 20, i) for i in range(300)])
+        damage_pages(db)
+    data, err = progress_of(ws, env)
+    lines = [line for line in err.splitlines() if line.startswith("mi-exercise:")]
+    assert len(lines) == 1 and "restored your progress from the last good copy" in lines[0], err
+    assert data["passed"] == 1 and len(data["history"]) == 1
+    again, err2 = progress_of(ws, env)  # restored for good: no message the second time
+    assert again["passed"] == 1 and "restored" not in err2
+    hint = run_cli("hint", "tensor-basics", cwd=ws, env=env)  # the hint taken before the damage is remembered
+    assert hint.returncode == 0 and "Hint 2/" in hint.stdout, hint.stdout + hint.stderr
+
+
+@pytest.mark.slow
+def test_a_damaged_store_without_a_copy_says_so_and_starts_again(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws), env=env).returncode == 0
+    (ws / ".mi-exercise" / "progress.db").write_bytes(b"garbage" * 100)
+    for command in (["progress"], ["list"], ["hint", "tensor-basics"]):
+        result = run_cli(*command, cwd=ws, env=env)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (command, result.stderr)
+    first = run_cli("progress", cwd=ws, env=env)
+    assert first.returncode == 0
+    damaged = list((ws / ".mi-exercise").glob("progress.db.damaged-*"))
+    assert damaged, "the damaged store is kept aside, not deleted"

@@ -25,7 +25,7 @@ from mi_exercise import __version__
 from mi_exercise.catalog.model import Catalog, Exercise
 from mi_exercise.instructor.submissions import Submission, make_ids
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: "sandboxed" in results and summaries
 NO_RESULT = "no result: the worker died or the run was cut short before this test reported"
 
 
@@ -175,12 +175,14 @@ def grade_in_process(sub: Submission, exercises: list[Exercise], expected: dict[
                 recs.append(exercise_record(ex, expected[ex.slug], None, note=m.notes.get(ex.slug, ""), status="no file"))
                 continue
             prefix = None
-            if sandbox:
-                from mi_exercise.instructor.sandbox import sandbox_prefix
-                prefix = sandbox_prefix(learner_dir=m.root, hide=[*hide, sub.source])
+            if sandbox:  # the submission's own copy readable; the class, --out and graders not there
+                from mi_exercise.sandbox import probe
+                prefix = probe().prefix(readable=[m.root], hidden=[*hide, sub.source])
             result = run_check(ex, path, device=device, sandbox=prefix)
             recs.append(exercise_record(ex, expected[ex.slug], result.to_dict(), note=m.notes.get(ex.slug, "")))
-        return submission_record(sub, recs, seconds=time.monotonic() - start)
+        rec = submission_record(sub, recs, seconds=time.monotonic() - start)
+        rec["sandboxed"] = bool(sandbox)
+        return rec
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -231,8 +233,8 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     if not sources:
         raise GradeError("name at least one submission")
     if sandbox:
-        from mi_exercise.instructor.sandbox import find_bwrap
-        find_bwrap()  # raises SandboxUnavailable before any learner code runs
+        from mi_exercise.sandbox import probe
+        probe()  # raises SandboxUnavailable before any learner code runs
     all_subs = make_ids([Path(s) for s in sources])
     k, n = shard
     subs = [s for i, s in enumerate(all_subs) if i % n == k - 1]
@@ -257,6 +259,7 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
             results = list(pool.map(one, subs))
     summary = summarize(results, exercises, expected, shards=[{"index": k, "count": n,
                         "submissions": [s.id for s in subs]}], submissions_total=len(all_subs))
+    summary["sandboxed"] = bool(sandbox)
     formats.write_summary(out_dir, summary, results)
     return summary
 
@@ -301,7 +304,7 @@ def merge_dirs(dirs: list[Path], out_dir: Path) -> dict:
     """Join the result folders of several shards into one, with the same summary as one run."""
     from mi_exercise.instructor import formats
 
-    results, shards, totals, seen = [], [], set(), {}
+    results, shards, totals, seen, sandboxed = [], [], set(), {}, True
     for d in dirs:
         d = Path(d)
         summary_path = d / "summary.json"
@@ -311,6 +314,7 @@ def merge_dirs(dirs: list[Path], out_dir: Path) -> dict:
         if summary.get("schema_version", "").split(".")[0] != SCHEMA_VERSION.split(".")[0]:
             raise GradeError(f"{summary_path}: schema version {summary.get('schema_version')!r}, expected {SCHEMA_VERSION}")
         shards += summary["shards"]
+        sandboxed = sandboxed and summary.get("sandboxed", False)
         totals.add(summary["submissions_total"])
         for learner in summary["learners"]:
             path = d / "submissions" / learner["id"] / "result.json"
@@ -337,5 +341,6 @@ def merge_dirs(dirs: list[Path], out_dir: Path) -> dict:
     slugs = list(dict.fromkeys(e["slug"] for r in results for e in r["exercises"]))
     summary = summarize(results, None, shards=shards, submissions_total=totals.pop())
     summary["exercises"] = [e for slug in slugs for e in summary["exercises"] if e["slug"] == slug]
+    summary["sandboxed"] = sandboxed
     formats.write_summary(out_dir, summary, results)
     return summary

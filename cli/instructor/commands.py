@@ -44,7 +44,10 @@ def new_cmd(slug: str, chapter: str, title: str | None) -> None:
 @click.option("--jobs", default=1, show_default=True, type=int, help="Submissions graded at the same time.")
 @click.option("--shard", default=None, help="K/N: grade only the K-th of N slices of the class (for a CI matrix).")
 @click.option("--exercises", "exercise_list", default=None, help="Comma-separated slugs (default: every exercise).")
-@click.option("--sandbox", is_flag=True, help="Run learner code under bubblewrap: no network, read-only files, graders hidden.")
+@click.option("--sandbox/--no-sandbox", "sandbox", default=True, show_default=True,
+              help="Run learner code sandboxed (bubblewrap: no network, graders, other submissions and --out "
+                   "invisible). Without a sandbox grade refuses to run unless --no-sandbox is given, which the "
+                   "summary then states.")
 @click.option("--device", type=click.Choice(["cpu", "auto", "cuda", "mps"]), default="cpu", show_default=True)
 def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device) -> None:
     """Grade SUBMISSIONS (workspace folders, git checkouts, .zip files, .ipynb notebooks).
@@ -55,7 +58,7 @@ def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device)
     """
     from mi_exercise.commands import get_catalog
     from mi_exercise.instructor.batch import GradeError, grade_class, parse_shard, select_exercises
-    from mi_exercise.instructor.sandbox import SandboxUnavailable
+    from mi_exercise.sandbox import SandboxUnavailable
 
     if not submissions:
         raise UsageProblem("name at least one submission (a folder, a .zip or an .ipynb)")
@@ -70,10 +73,15 @@ def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device)
 
         summary = grade_class([Path(s) for s in submissions], Path(out_dir), catalog, exercises, jobs=jobs,
                               shard=k_n, sandbox=sandbox, device=device, progress=progress)
-    except (GradeError, SandboxUnavailable) as exc:
+    except GradeError as exc:
         raise UsageProblem(str(exc)) from None
+    except SandboxUnavailable as exc:
+        raise UsageProblem(f"grade runs learner code only sandboxed, and no sandbox works here: {exc}. "
+                           "Grade on a machine where bubblewrap works, or pass --no-sandbox to run every "
+                           "submission as you (the summary then says so).") from None
     click.echo(f"Graded {summary['submissions']} submission(s) into {out_dir} "
-               f"({summary['errors']} could not be graded); summary: {Path(out_dir) / 'summary.md'}")
+               f"({summary['errors']} could not be graded{'' if sandbox else '; UNSANDBOXED (--no-sandbox)'}); "
+               f"summary: {Path(out_dir) / 'summary.md'}")
     sys.exit(EXIT_FAILED if summary["errors"] else EXIT_OK)
 
 

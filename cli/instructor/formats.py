@@ -142,6 +142,9 @@ def summary_md(summary: dict) -> str:
              f"{summary['submissions']} submission(s) graded"
              + (f" of {summary['submissions_total']}" if summary['submissions_total'] != summary['submissions'] else "")
              + (f", {summary['errors']} could not be graded" if summary["errors"] else "") + ".", "",
+             *([] if summary.get("sandboxed", True) else [
+                 "**Graded without a sandbox (`--no-sandbox`):** learner code ran as the grading user, "
+                 "with its files and network; these results are only as trustworthy as every submission.", ""]),
              "## Exercises", "", "| exercise | fully passed | pass rate | tests passed | median time | mean score |",
              "|---|---:|---:|---:|---:|---:|"]
     for e in summary["exercises"]:

@@ -87,7 +87,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         sandbox=sandbox,
     )
     clock = Clock(test_seconds=limits.test_seconds, check_seconds=limits.check_seconds)
-    if spawner is None and not sandbox:
+    if spawner is None:  # a warm pool hands out a worker only when its sandboxing matches
         from mi_exercise.runner.warm import spawner_for
 
         spawner = spawner_for(learner_file)

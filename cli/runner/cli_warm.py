@@ -11,9 +11,11 @@ import click
 @click.argument("slug", required=False)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
               help="Where your code runs: auto picks CUDA, then MPS, then CPU.")
+@click.option("--sandbox/--no-sandbox", "sandbox", default=None,
+              help="Run your code sandboxed (the default wherever bubblewrap works; --sandbox insists).")
 @click.option("-C", "--workspace", "workspace_dir", type=click.Path(file_okay=False),
               help="Workspace folder (default: found from the current folder upwards).")
-def watch_cmd(slug: str | None, device: str, workspace_dir: str | None) -> None:
+def watch_cmd(slug: str | None, device: str, sandbox: bool | None, workspace_dir: str | None) -> None:
     """Re-check the exercise you are editing every time you save (Ctrl-C stops).
 
     Starts with SLUG (default: the first exercise not yet passed) and moves on to the next
@@ -30,7 +32,8 @@ def watch_cmd(slug: str | None, device: str, workspace_dir: str | None) -> None:
         return
     if device in ("cuda", "mps"):
         c._require_device(device)
-    sys.exit(run_watch(catalog, ws, first, console=c.console(), device=device))
+    box = c.sandbox_for(sandbox, "watch")
+    sys.exit(run_watch(catalog, ws, first, console=c.console(), device=device, sandbox=box))
 
 
 @click.group("worker")
@@ -49,16 +52,24 @@ _ws_option = click.option("-C", "--workspace", "workspace_dir", type=click.Path(
 
 
 @worker_cmd.command("start")
+@click.option("--sandbox/--no-sandbox", "sandbox", default=None,
+              help="Start it sandboxed (the default wherever bubblewrap works; --sandbox insists).")
 @_ws_option
-def worker_start(workspace_dir) -> None:
+def worker_start(sandbox, workspace_dir) -> None:
     """Start the warm worker (a process with torch imported that forks one worker per check)."""
+    from mi_exercise import commands as c
     from mi_exercise.runner.warm import start_daemon
+    from mi_exercise.sandbox import workspace_view
 
+    state_dir = _state_dir(workspace_dir)
+    box = c.sandbox_for(sandbox, "worker start")
+    readable, hidden = workspace_view(state_dir.parent)
     try:
-        state = start_daemon(_state_dir(workspace_dir))
+        state = start_daemon(state_dir, box, readable, hidden)
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"warm worker {'already ' if state.get('already') else ''}running (pid {state['pid']})")
+    click.echo(f"warm worker {'already ' if state.get('already') else ''}running (pid {state['pid']}"
+               f"{', sandboxed' if state.get('sandboxed') else ', unsandboxed'})")
 
 
 @worker_cmd.command("stop")

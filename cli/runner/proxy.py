@@ -148,6 +148,8 @@ class WorkerProcess:
             self.kill()
             code = self.proc.returncode
         self._close()
+        if code is not None and code > 128 and self.config.sandbox and isinstance(self.proc, subprocess.Popen):
+            code = 128 - code  # bwrap reports its child's death by signal N as exit status 128 + N
         if code is None:  # a warm worker whose zygote went away: no status to read
             return SubmissionCrashed("the worker ended and its exit status could not be read")
         if code < 0:

@@ -11,7 +11,13 @@ Where a pool comes from:
 - in-process: `WarmPool.start()` (watch mode, validate) starts a private zygote that dies with us;
 - a daemon: `mi-exercise worker start` records a zygote in the workspace's .mi-exercise/worker.json,
   and `check` uses it when it is running (`spawner_for`).
-Checks that run sandboxed (a bwrap prefix) always start cold.
+A pool is sandboxed or not, as a whole: a sandboxed zygote is itself started inside bwrap
+(mi_exercise.sandbox) with the folders it may read bound in and its socket's folder writable,
+so every worker it forks is inside the same sandbox, seccomp filter included. A check takes a
+warm worker only from a pool that matches it: unsandboxed with unsandboxed, sandboxed with a
+sandboxed pool whose bound folders hold the learner's file; otherwise it starts cold.
+Inside the sandbox the zygote is PID 1 of its own PID namespace, so the pid it reports for a
+child means nothing here: the child's pid in our namespace is looked up from /proc (NSpid).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -32,6 +39,28 @@ from mi_exercise.runner.proxy import WorkerConfig, WorkerProcess, worker_env
 
 STATE_FILE = "worker.json"
 START_SECONDS = 120.0
+
+
+# A pid no process can have (pid_max is at most 2**22): the worker's pid when it cannot be found
+# in our namespace, so that a kill by process group fails with ESRCH and goes over the connection.
+NO_PID = 2**22 + 1
+
+
+def host_pid(zygote_pid: int, inner_pid: int) -> int:
+    """The pid in our namespace of the zygote's child whose pid in its own namespace is
+    `inner_pid` (the last NSpid field), or NO_PID."""
+    try:
+        children = Path(f"/proc/{zygote_pid}/task/{zygote_pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("NSpid:") and int(line.split()[-1]) == inner_pid:
+                    return int(child)
+        except (OSError, ValueError):
+            continue
+    return NO_PID
 
 
 class WarmChild:
@@ -103,28 +132,50 @@ class WarmWorkerProcess(WorkerProcess):
 class WarmPool:
     """A zygote to fork workers from: owned (started by us, dies with us) or a daemon's."""
 
-    def __init__(self, socket_path: Path, proc: subprocess.Popen | None = None, tmpdir: str | None = None):
+    def __init__(self, socket_path: Path, proc: subprocess.Popen | None = None, tmpdir: str | None = None,
+                 sandboxed: bool = False, readable=(), hidden=()):
         self.socket_path = Path(socket_path)
         self.proc = proc
         self._tmpdir = tmpdir
         self.forks = 0
         self.fallbacks = 0
+        self.sandboxed = sandboxed
+        self.readable = [Path(p) for p in readable]  # what a sandboxed zygote's workers can read
+        self.hidden = [Path(p) for p in hidden]
 
     # -- starting ---------------------------------------------------------------------------
     @classmethod
-    def start(cls, *, detached: bool = False, socket_dir: str | None = None) -> "WarmPool":
+    def start(cls, *, detached: bool = False, socket_dir: str | None = None, sandbox=None,
+              readable=(), hidden=()) -> "WarmPool":
         """Start a zygote. Attached (default): it exits when this process does (its stdin is a
-        pipe from us). Detached: a daemon that lives until `stop()`/SIGTERM."""
+        pipe from us). Detached: a daemon that lives until `stop()`/SIGTERM. With `sandbox` (a
+        mi_exercise.sandbox.Sandbox) the zygote runs inside it, `readable` bound read-only."""
         tmpdir = socket_dir or tempfile.mkdtemp(prefix="mi-ex-")  # mode 0700: only we connect
         path = Path(tmpdir) / "zygote.sock"
         cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.zygote", str(path)]
         if not detached:
             cmd.append("--lifeline")
+        readable = [Path(p).resolve() for p in readable]
+        hidden = [Path(p).resolve() for p in hidden]
+        if sandbox is not None:
+            cmd = [*sandbox.prefix(readable=readable, hidden=hidden, writable=[tmpdir], die_with_parent=not detached), *cmd]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if detached else subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env=worker_env(), cwd=tmpdir,
                                 start_new_session=True)  # Ctrl-C is ours to handle, not the zygote's
-        return cls(path, proc, tmpdir)
+        return cls(path, proc, tmpdir, sandboxed=sandbox is not None, readable=readable, hidden=hidden)
+
+    def accepts(self, config: WorkerConfig) -> bool:
+        """Whether a worker for `config` may come from this pool: the same sandboxing, and for a
+        sandboxed pool, the learner's file among what its workers can read."""
+        if not config.sandbox:
+            return not self.sandboxed
+        if not self.sandboxed:
+            return False
+        f = Path(config.learner_file).resolve()
+        shown = [r for r in self.readable if f.is_relative_to(r)]
+        return bool(shown) and not any(f.is_relative_to(h) and not any(r.is_relative_to(h) for r in shown)
+                                       for h in self.hidden)
 
     def wait_ready(self, timeout: float = START_SECONDS) -> bool:
         deadline = time.monotonic() + timeout
@@ -166,14 +217,18 @@ class WarmPool:
         except BaseException:
             conn.close()
             raise
-        child = WarmChild(conn, reply["pid"])
+        pid = reply["pid"]
+        if self.sandboxed:  # the zygote's pid namespace is not ours
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            pid = host_pid(struct.unpack("3i", creds)[0], int(pid))
+        child = WarmChild(conn, pid)
         child._buf = rest
         self.forks += 1
         return child
 
     def spawn(self, config: WorkerConfig) -> WorkerProcess:
         """A worker for one check: forked warm, or started cold when that cannot be done."""
-        if not config.sandbox:
+        if self.accepts(config):
             try:
                 return WarmWorkerProcess(config, self)
             except OSError:
@@ -212,9 +267,10 @@ def use(pool: WarmPool | None) -> None:
     _current = pool
 
 
-def start_in_process() -> WarmPool:
-    """Start a private zygote and use it for every check in this process until it exits."""
-    pool = WarmPool.start()
+def start_in_process(sandbox=None, readable=(), hidden=()) -> WarmPool:
+    """Start a private zygote (inside `sandbox` when given) and use it for every check in this
+    process until it exits."""
+    pool = WarmPool.start(sandbox=sandbox, readable=readable, hidden=hidden)
     use(pool)
     return pool
 
@@ -251,19 +307,24 @@ def spawner_for(learner_file: Path):
         state_dir = folder / STATE_DIR
         if state_dir.is_dir():
             state = daemon_state(state_dir)
-            return WarmPool(Path(state["socket"])) if state else None
+            if not state:
+                return None
+            return WarmPool(Path(state["socket"]), sandboxed=bool(state.get("sandboxed")),
+                            readable=state.get("readable", ()), hidden=state.get("hidden", ()))
     return None
 
 
-def start_daemon(state_dir: Path) -> dict:
+def start_daemon(state_dir: Path, sandbox=None, readable=(), hidden=()) -> dict:
     state = daemon_state(state_dir)
     if state:
         return {**state, "already": True}
-    pool = WarmPool.start(detached=True)
+    pool = WarmPool.start(detached=True, sandbox=sandbox, readable=readable, hidden=hidden)
     if not pool.wait_ready():
         pool.close()
         raise OSError("the warm worker did not start (see `python -m mi_exercise.runner.zygote`)")
-    state = {"pid": pool.proc.pid, "socket": str(pool.socket_path), "started": time.time()}
+    state = {"pid": pool.proc.pid, "socket": str(pool.socket_path), "started": time.time(),
+             "sandboxed": pool.sandboxed, "readable": [str(p) for p in pool.readable],
+             "hidden": [str(p) for p in pool.hidden]}
     (state_dir / STATE_FILE).write_text(json.dumps(state))
     return state
 
@@ -276,10 +337,17 @@ def stop_daemon(state_dir: Path) -> bool:
         pass
     if not state:
         return False
-    try:
-        os.kill(int(state["pid"]), signal.SIGTERM)
-    except OSError:
-        pass
+    targets = [int(state["pid"])]
+    if state.get("sandboxed"):  # a daemon's bwrap does not take its sandbox down: stop the zygote, PID 1 in there
+        try:
+            targets = [int(p) for p in Path(f"/proc/{state['pid']}/task/{state['pid']}/children").read_text().split()] + targets
+        except (OSError, ValueError):
+            pass
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:

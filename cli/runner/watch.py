@@ -104,12 +104,17 @@ def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: 
 
 
 def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Console, device: str = "auto",
-              options: dict | None = None, poll: float = POLL_SECONDS, max_checks: int | None = None) -> int:
-    """Watch until Ctrl-C (or `max_checks` checks); returns the exit status (0)."""
+              options: dict | None = None, poll: float = POLL_SECONDS, max_checks: int | None = None,
+              sandbox=None) -> int:
+    """Watch until Ctrl-C (or `max_checks` checks); returns the exit status (0). With `sandbox`
+    (a mi_exercise.sandbox.Sandbox) the zygote and so every check's worker runs inside it."""
     from mi_exercise.runner import warm
     from mi_exercise.runner.check import run_check
+    from mi_exercise.sandbox import workspace_view
 
-    pool = warm.start_in_process()  # torch imports in the zygote while we import pytest
+    readable, hidden = workspace_view(ws.root)
+    # torch imports in the zygote while we import pytest
+    pool = warm.start_in_process(sandbox, readable, hidden) if sandbox else warm.start_in_process()
     stopping = {"flag": False}
 
     def on_sigint(signum, frame):
@@ -151,7 +156,8 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
                 show()
                 return
             checked[ex.slug] = content_digest(path)
-            result = run_check(ex, path, device=device, options=options)
+            prefix = sandbox.prefix(*workspace_view(ws.root, path)) if sandbox else None
+            result = run_check(ex, path, device=device, options=options, sandbox=prefix)
             if stopping["flag"]:
                 raise Stop
             state.checks += 1

@@ -10,6 +10,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from mi_exercise import __version__
@@ -36,8 +37,9 @@ class Workspace:
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
 
-    @property
+    @cached_property
     def progress(self) -> ProgressStore:
+        """Opened (and checked, restored if need be) once per command."""
         return ProgressStore(self.state_dir / "progress.db")
 
     def learner_file(self, catalog: Catalog, exercise: Exercise) -> Path:
@@ -64,9 +66,14 @@ class Workspace:
 
 
 def find_workspace(start: Path | None = None) -> Workspace:
+    from mi_exercise.progress.store import good_copy_path
+
     here = Path(start or Path.cwd()).resolve()
     for folder in [here, *here.parents]:
         if (folder / STATE_DIR).is_dir():
+            return Workspace(folder)
+    for folder in [here, *here.parents]:  # a workspace whose .mi-exercise/ was deleted: progress comes back
+        if good_copy_path(folder / STATE_DIR / "progress.db").is_file():
             return Workspace(folder)
     raise WorkspaceError(f"no mi-exercise workspace in {here} or any folder above it; "
                          "create one with `mi-exercise init [DIR]`")
