@@ -94,7 +94,7 @@ def expected_tests(exercise: Exercise) -> list[str]:
 # -- one submission's result ---------------------------------------------------------------
 def test_line(exercise: Exercise, name: str, outcome: str, message: str = "", seconds: float = 0.0,
               output: str = "", score: float | None = None) -> dict:
-    max_score = exercise.points_for(name.split("[", 1)[0])
+    max_score = exercise.points_for(name)
     passed = outcome == "passed"
     return {"name": name, "outcome": outcome, "passed": passed,
             "score": (max_score if passed else 0.0) if score is None else score, "max_score": max_score,
@@ -236,6 +236,12 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     k, n = shard
     subs = [s for i, s in enumerate(all_subs) if i % n == k - 1]
     expected = {ex.slug: expected_tests(ex) for ex in exercises}
+    from mi_exercise.catalog.checks import unknown_test_keys
+
+    bad_keys = [str(p) for ex in exercises for p in unknown_test_keys(ex, expected[ex.slug])]
+    if bad_keys:  # the scores would silently use the default points / visibility
+        raise GradeError("exercise.toml names tests the grader does not have; fix it before grading:\n  "
+                         + "\n  ".join(bad_keys))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     hide = [out_dir.resolve(), *(s.source for s in all_subs)]

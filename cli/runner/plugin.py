@@ -29,12 +29,13 @@ class TestResult:
     max_points: float = 1.0
     output: str = ""
     detail: str = ""  # the full pytest report, shown with -v
+    visibility: str = "visible"  # exercise.toml [visibility]: a hidden test's message is not shown to learners
 
     def to_dict(self) -> dict:
         return {
             "name": self.name, "outcome": self.outcome.value, "message": self.message,
             "seconds": round(self.seconds, 4), "points": self.points, "max_points": self.max_points,
-            "output": self.output,
+            "output": self.output, "visibility": self.visibility,
         }
 
 
@@ -114,7 +115,7 @@ class GradingPlugin:
         if call.when == "teardown" and call.excinfo is None:
             return
         name = item.name
-        max_points = self._exercise.points_for(item.originalname if hasattr(item, "originalname") else name)
+        max_points = self._exercise.points_for(name)  # "test_x[case]" may have its own points
         seconds = call.stop - call.start
         if call.excinfo is None:
             result = TestResult(name, Outcome.PASSED, "", seconds, max_points, max_points)
@@ -126,6 +127,7 @@ class GradingPlugin:
             result = TestResult(name, kind, message, seconds, 0.0, max_points,
                                 detail=str(report.longrepr) if report.longrepr else "")
         result.output = self._submission.take_output()
+        result.visibility = self._exercise.visibility_for(name)
         # setup errors and call results both land here; one result per test
         self.results = [r for r in self.results if r.name != name] + [result]
 
