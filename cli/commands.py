@@ -242,7 +242,9 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
 
         write_ci_reports(exercises, results, missing, Path(junit_path))
     if as_json:
-        click.echo(json.dumps({"results": [r.to_dict() for r in results],
+        from mi_exercise.feedback.report import learner_view
+
+        click.echo(json.dumps({"results": [learner_view(r) for r in results],
                                "passed": all(r.passed for r in results)}, indent=2))
     elif len(results) == 1 and results[0].passed:
         nxt = next_exercise(catalog, ws)

@@ -9,6 +9,11 @@ DEVICES = ("any", "cpu", "cuda")
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 
 
+def learner_sees(visibility: str, after_due: bool = False) -> bool:
+    """Whether a learner may read a test's message and output (check, and grade's learner files)."""
+    return visibility == "visible" or (after_due and visibility == "after_due_date")
+
+
 def _lookup(table: dict, test_id: str, fallback):
     base = test_id.split("[", 1)[0]
     for key in (test_id, base, "default"):
