@@ -222,7 +222,9 @@ def grade_in_subprocess(sub: Submission, exercises: list[Exercise], expected: di
 # -- the class ----------------------------------------------------------------------------
 def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises: list[Exercise], *,
                 jobs: int = 1, shard: tuple[int, int] = (1, 1), sandbox: bool = False, device: str = "cpu",
-                progress=None) -> dict:
+                progress=None, held_only: bool = False) -> dict:
+    """`held_only` (grade without --exercises): each submission is graded against the exercises
+    whose files it holds (a one-exercise notebook against that exercise), not all of them."""
     from mi_exercise.instructor import formats
 
     if jobs < 1:
@@ -235,6 +237,11 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     all_subs = make_ids([Path(s) for s in sources])
     k, n = shard
     subs = [s for i, s in enumerate(all_subs) if i % n == k - 1]
+    from mi_exercise.instructor.submissions import held_exercises
+
+    graded_for = {s.id: held_exercises(s, catalog, exercises) if held_only else list(exercises) for s in subs}
+    used = {ex.slug for exs in graded_for.values() for ex in exs}
+    exercises = [ex for ex in exercises if ex.slug in used] or list(exercises)
     expected = {ex.slug: expected_tests(ex) for ex in exercises}
     from mi_exercise.catalog.checks import unknown_test_keys
 
@@ -249,10 +256,10 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     with tempfile.TemporaryDirectory(prefix="mi-grade-jobs-") as scratch:
         def one(sub: Submission) -> dict:
             try:
-                rec = grade_in_subprocess(sub, exercises, expected, device=device, sandbox=sandbox, hide=hide,
-                                          scratch=Path(scratch))
+                rec = grade_in_subprocess(sub, graded_for[sub.id], expected, device=device, sandbox=sandbox,
+                                          hide=hide, scratch=Path(scratch))
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                rec = error_record(sub, exercises, expected, f"{type(exc).__name__}: {exc}")
+                rec = error_record(sub, graded_for[sub.id], expected, f"{type(exc).__name__}: {exc}")
             formats.write_submission(out_dir, rec)
             if progress:
                 progress(rec)

@@ -43,11 +43,15 @@ def new_cmd(slug: str, chapter: str, title: str | None) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
 @click.option("--jobs", default=1, show_default=True, type=int, help="Submissions graded at the same time.")
 @click.option("--shard", default=None, help="K/N: grade only the K-th of N slices of the class (for a CI matrix).")
-@click.option("--exercises", "exercise_list", default=None, help="Comma-separated slugs (default: every exercise).")
+@click.option("--exercises", "exercise_list", default=None,
+              help="Comma-separated slugs (default: for each submission, the exercises whose files it holds).")
 @click.option("--sandbox", is_flag=True, help="Run learner code under bubblewrap: no network, read-only files, graders hidden.")
 @click.option("--device", type=click.Choice(["cpu", "auto", "cuda", "mps"]), default="cpu", show_default=True)
 def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device) -> None:
     """Grade SUBMISSIONS (workspace folders, git checkouts, .zip files, .ipynb notebooks).
+
+    Each submission is graded against the exercises whose files it holds (a notebook: the
+    exercises its cells name), unless --exercises names them.
 
     Writes OUT/submissions/<id>/{result.json, results.json (Gradescope), junit.xml, feedback.md}
     and the class summary OUT/summary.json, summary.md and junit.xml. Exit status 0 when every
@@ -69,7 +73,8 @@ def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device)
                        + (f"  (error: {rec['error'][:120]})" if rec["status"] == "error" else ""), err=True)
 
         summary = grade_class([Path(s) for s in submissions], Path(out_dir), catalog, exercises, jobs=jobs,
-                              shard=k_n, sandbox=sandbox, device=device, progress=progress)
+                              shard=k_n, sandbox=sandbox, device=device, progress=progress,
+                              held_only=not exercise_list)
     except (GradeError, SandboxUnavailable) as exc:
         raise UsageProblem(str(exc)) from None
     click.echo(f"Graded {summary['submissions']} submission(s) into {out_dir} "
