@@ -52,7 +52,10 @@ def select_exercises(catalog: Catalog, slugs: str | None) -> list[Exercise]:
     for slug in [s.strip() for s in slugs.split(",") if s.strip()]:
         if slug not in catalog:
             close = catalog.suggest(slug)
-            raise GradeError(f"--exercises: unknown exercise '{slug}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            from mi_exercise.paths import describe_content_root
+
+            raise GradeError(f"--exercises: unknown exercise '{slug}' in {describe_content_root(catalog.root)}"
+                             + (f" (did you mean {', '.join(close)}?)" if close else ""))
         out.append(catalog.get(slug))
     if not out:
         raise GradeError("--exercises: name at least one exercise")
