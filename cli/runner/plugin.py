@@ -96,6 +96,22 @@ class GradingPlugin:
         """Grading options from the command line: {"full": bool, "model": "gpt2" | None}."""
         return self._options
 
+    @pytest.fixture
+    def shipped_model(self):
+        """`shipped_model("induction" | "gpt2", device)`: a handle (RemoteObject) to a model that
+        the worker loads with mi-exercise's own loader, whatever the learner's file imports."""
+        from mi_exercise.runner.worker import SHIPPED_MODELS
+
+        def load(name: str = "induction", device: str | None = None):
+            if name not in SHIPPED_MODELS:
+                raise ValueError(f"shipped_model: unknown model {name!r} (known: {', '.join(SHIPPED_MODELS)})")
+            device = device or self._submission.device
+            request = {"op": "shipped", "target": None, "name": name, "args": (device,), "kwargs": {}}
+            reply = self._submission._send(request, f"loading the shipped {name} model on {device}")
+            return self._submission._decode(reply.get("value"))
+
+        return load
+
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):
         return self._exercise
