@@ -16,22 +16,33 @@ class UsageProblem(click.ClickException):
 
 @click.command("new")
 @click.argument("slug")
-@click.option("--chapter", required=True, help="Chapter id (see exercises/chapters.toml).")
+@click.option("--chapter", default=None, help="Chapter id (see exercises/chapters.toml); with --like, that exercise's.")
 @click.option("--title", default=None, help="Title (default: from the slug).")
-def new_cmd(slug: str, chapter: str, title: str | None) -> None:
+@click.option("--like", "like", default=None, metavar="OTHER",
+              help="Copy the shape of exercise OTHER: needs, device, limits, points, and a model example when its grader uses the shipped model.")
+def new_cmd(slug: str, chapter: str | None, title: str | None, like: str | None) -> None:
     """Scaffold exercise SLUG in CHAPTER: metadata, stub, page, grader, solution, mutants.
 
     The scaffold passes `mi-exercise validate SLUG` as written; then make it your exercise
     (docs/authoring.md). Existing files are never overwritten.
     """
     from mi_exercise import paths
-    from mi_exercise.instructor.scaffold import ScaffoldError, new_exercise
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.instructor.scaffold import ScaffoldError, fixtures_used, new_exercise, shape_of
 
     try:
-        written = new_exercise(slug, chapter, title=title)
+        written = new_exercise(slug, chapter, title=title, like=like)
     except ScaffoldError as exc:
         raise UsageProblem(str(exc)) from None
     root = paths.content_root()
+    catalog = load_catalog(root)
+    ex = catalog.get(slug)
+    if like:
+        other = catalog.get(like)
+        click.echo(f"Shaped like {like} ({shape_of(other)} exercise): needs {list(other.needs) or 'nothing'}, "
+                   f"device {other.device}, its limits and default points; its grader uses the fixtures "
+                   f"{', '.join(fixtures_used(other))}.")
+    chapter = ex.chapter
     click.echo(f"Created exercise {slug} in chapter {chapter}:")
     for path in written:
         click.echo(f"  + {path.relative_to(root) if path.is_relative_to(root) else path}")
