@@ -35,7 +35,10 @@ def test_the_guide_has_steps_of_every_kind():
 
 
 @pytest.mark.slow
-def test_every_step_of_the_authoring_guide_works(content):
+def test_every_step_of_the_authoring_guide_works(tmp_path):
+    from tests.conftest import copy_content
+
+    content = copy_content(tmp_path / "course")  # the whole course: `new --like` copies one of its exercises
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     ran = []
@@ -60,10 +63,12 @@ def test_every_step_of_the_authoring_guide_works(content):
         assert result.returncode == expect, f"step `{command}`:\n{result.stdout}\n{result.stderr}"
         ran.append(command)
     assert any(c.startswith("mi-exercise new") for c in ran)
-    assert sum(c.startswith("mi-exercise validate") for c in ran) == 3
-    # the finished exercise: three mutants, all rejected, and the catalog lists it
+    assert sum(c.startswith("mi-exercise validate") for c in ran) == 5
+    assert any("--like" in c for c in ran)
+    # the finished exercises: all their mutants rejected, and the catalog lists them
     listing = run_cli("list", "--json", env={"MI_EXERCISE_CONTENT": str(content)})
-    assert "stable-softmax" in listing.stdout
+    for slug in ("stable-softmax", "next-token-scores", "rms-norm"):
+        assert slug in listing.stdout
 
 
 @pytest.mark.parametrize("args, words", [
