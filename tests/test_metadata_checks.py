@@ -133,3 +133,16 @@ def test_validate_fails_on_a_metadata_problem(tmp_path, monkeypatch):
     v = validate.validate_exercise(_exercise(root))
     assert not v.ok
     assert any("points.test_inplace_vs_cpy" in p for p in v.problems), v.problems
+
+
+def test_grade_refuses_a_misspelled_key_before_grading_anyone(tmp_path):
+    from conftest import run_cli
+
+    root = _course(tmp_path, '\n[visibility]\ntest_normalise_columns = "hidden"\n')
+    sub = tmp_path / "alice" / "00-foundations"
+    sub.mkdir(parents=True)
+    (sub / "tensor_basics.py").write_text((REPO / "graders/foundations/tensor-basics/solution.py").read_text())
+    r = run_cli("grade", str(tmp_path / "alice"), "--out", str(tmp_path / "out"), env={"MI_EXERCISE_CONTENT": str(root)})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "visibility.test_normalise_columns" in r.stderr and "'test_normalize_columns'" in r.stderr
+    assert not (tmp_path / "out" / "submissions").exists()
