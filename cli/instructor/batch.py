@@ -23,7 +23,9 @@ from pathlib import Path
 
 from mi_exercise import __version__
 from mi_exercise.catalog.model import Catalog, Exercise
-from mi_exercise.instructor.submissions import Submission, make_ids
+from mi_exercise.catalog.checks import unknown_test_keys
+from mi_exercise.instructor.submissions import Submission, held_exercises, make_ids
+from mi_exercise.paths import describe_content_root
 
 SCHEMA_VERSION = "1.0"
 NO_RESULT = "no result: the worker died or the run was cut short before this test reported"
@@ -52,8 +54,6 @@ def select_exercises(catalog: Catalog, slugs: str | None) -> list[Exercise]:
     for slug in [s.strip() for s in slugs.split(",") if s.strip()]:
         if slug not in catalog:
             close = catalog.suggest(slug)
-            from mi_exercise.paths import describe_content_root
-
             raise GradeError(f"--exercises: unknown exercise '{slug}' in {describe_content_root(catalog.root)}"
                              + (f" (did you mean {', '.join(close)}?)" if close else ""))
         out.append(catalog.get(slug))
@@ -240,14 +240,10 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     all_subs = make_ids([Path(s) for s in sources])
     k, n = shard
     subs = [s for i, s in enumerate(all_subs) if i % n == k - 1]
-    from mi_exercise.instructor.submissions import held_exercises
-
     graded_for = {s.id: held_exercises(s, catalog, exercises) if held_only else list(exercises) for s in subs}
     used = {ex.slug for exs in graded_for.values() for ex in exs}
     exercises = [ex for ex in exercises if ex.slug in used] or list(exercises)
     expected = {ex.slug: expected_tests(ex) for ex in exercises}
-    from mi_exercise.catalog.checks import unknown_test_keys
-
     bad_keys = [str(p) for ex in exercises for p in unknown_test_keys(ex, expected[ex.slug])]
     if bad_keys:  # the scores would silently use the default points / visibility
         raise GradeError("exercise.toml names tests the grader does not have; fix it before grading:\n  "
