@@ -77,6 +77,8 @@ def test_per_case_points_and_visibility_work_and_unknown_cases_are_named(tmp_pat
     problems = [str(p) for p in unknown_test_keys(ex, ids)]
     assert len(problems) == 1 and "points.test_grid_cases[huge]: no such parametrized case" in problems[0], problems
     assert "test_grid_cases[large], test_grid_cases[small]" in problems[0]
+    unparametrized = ex.__class__(**{**ex.__dict__, "points": {"test_row_means[x]": 2}})
+    assert "test_row_means is not parametrized" in str(unknown_test_keys(unparametrized, ids)[0])
 
     from mi_exercise.runner.check import run_check
 

@@ -52,7 +52,8 @@ def unknown_test_keys(exercise: Exercise, test_ids: list[str]) -> list[Problem]:
             base = key.split("[", 1)[0]
             if "[" in key and base in bases:
                 cases = sorted(t for t in ids if t.startswith(base + "["))
-                what = f"no such parametrized case of {base}{_did_you_mean(key, cases)}; its cases: {', '.join(cases)}"
+                what = (f"no such parametrized case of {base}{_did_you_mean(key, cases)}; its cases: {', '.join(cases)}"
+                        if cases else f"{base} is not parametrized: name it without [...]")
             else:
                 what = f"no test of that name in {exercise.grader_dir.name}'s grader{_did_you_mean(key, ids | bases)}"
             problems.append(Problem(toml, f"{table_name}.{key}", what + "; this key is ignored as it stands"))
