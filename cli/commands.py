@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from mi_exercise import __version__
+from mi_exercise import __version__, paths
 from mi_exercise.catalog.loader import CatalogError, load_catalog
 from mi_exercise.catalog.model import Catalog, Exercise
 from mi_exercise.workspace.workspace import Workspace, WorkspaceError, find_workspace, init_workspace
@@ -38,7 +38,7 @@ def get_catalog() -> Catalog:
     try:
         return load_catalog()
     except CatalogError as exc:
-        raise ConfigError(f"the exercise catalog is invalid: {exc}") from None
+        raise ConfigError(f"the exercise catalog in {paths.describe_content_root()} is invalid: {exc}") from None
 
 
 def get_workspace(directory: str | None) -> Workspace:
@@ -53,7 +53,7 @@ def get_exercise(catalog: Catalog, slug: str) -> Exercise:
         return catalog.get(slug)
     close = catalog.suggest(slug)
     hint = f" Did you mean: {', '.join(close)}?" if close else " See `mi-exercise list`."
-    raise ConfigError(f"unknown exercise '{slug}'.{hint}")
+    raise ConfigError(f"unknown exercise '{slug}' in {paths.describe_content_root(catalog.root)}.{hint}")
 
 
 def next_exercise(catalog: Catalog, ws: Workspace) -> Exercise | None:
@@ -242,7 +242,9 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
 
         write_ci_reports(exercises, results, missing, Path(junit_path))
     if as_json:
-        click.echo(json.dumps({"results": [r.to_dict() for r in results],
+        from mi_exercise.feedback.report import learner_view
+
+        click.echo(json.dumps({"results": [learner_view(r) for r in results],
                                "passed": all(r.passed for r in results)}, indent=2))
     elif len(results) == 1 and results[0].passed:
         nxt = next_exercise(catalog, ws)

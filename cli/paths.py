@@ -23,6 +23,14 @@ def content_root() -> Path:
     return PACKAGE_DIR.parent
 
 
+def describe_content_root(root: Path | None = None) -> str:
+    """For error messages: where exercises were looked for, and why there."""
+    root = root or content_root()
+    if os.environ.get("MI_EXERCISE_CONTENT"):
+        return f"the content root {root} (set by MI_EXERCISE_CONTENT)"
+    return f"the content root {root} (the installed course; set MI_EXERCISE_CONTENT to use another)"
+
+
 def exercises_dir(root: Path | None = None) -> Path:
     return (root or content_root()) / "exercises"
 

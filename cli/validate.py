@@ -1,6 +1,8 @@
 """`validate`: prove an exercise's grader bites.
 
-For each exercise: the metadata is valid (the catalog loaded), the page renders, the stub and
+For each exercise: the metadata is valid (the catalog loaded, and catalog/checks.py finds its
+[points]/[visibility] keys among the grader's tests and the stub's names and signatures in the
+solution), the page renders, the stub and
 solution exist, the grader passes the reference solution on every test, and it rejects the stub
 and every mutant (at least one test not passed each).
 
@@ -92,6 +94,9 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
         v.problems.append(f"only {len(exercise.mutant_paths)} mutant(s) in {exercise.grader_dir / 'mutants'}; at least 3 are needed")
     if not exercise.hints:
         v.problems.append("no hints in exercise.toml")
+    from mi_exercise.catalog.checks import metadata_problems
+
+    v.problems += [str(p) for p in metadata_problems(exercise)]  # [points]/[visibility] keys, stub vs solution
     if render_page is not None and exercise.page_path.is_file():
         try:
             render_page(exercise)

@@ -434,3 +434,29 @@ def test_logit_attribution_and_head_ablation_pictures_back_their_captions():
     assert sum(clean[30:]) / 20 < 1.0, "clean, the repeated half is predicted"
     for ablated in (no_induction, no_previous):
         assert min(ablated[25:]) > 3.5, "ablated, the repeated half stays near chance (ln 127 = 4.84)"
+
+
+def test_public_site_has_no_progress_and_hints_are_optional(built, tmp_path):
+    """`site build --public` (issue 17, item 6): built from inside a workspace with progress, it
+    still shows nobody's progress or last check; --no-hints leaves the hints out."""
+    env, ws = built["env"], built["ws"]
+    out = tmp_path / "public"
+    r = run_cli("site", "build", "--public", "--no-hints", "--out", str(out), cwd=ws, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "for the public (no progress, no hints)" in r.stdout
+    index = (out / "index.html").read_text()
+    page = (out / "exercises" / "tensor-basics.html").read_text()
+    for html in (index, page):
+        assert "overall-progress" not in html and "track-progress" not in html and 'class="count"' not in html
+        assert "status-passed" not in html and "status-not-started" not in html and str(ws) not in html
+    assert "Your last check" not in page and 'class="hint"' not in page
+    assert "Functions to write" in page and 'href="exercises/tensor-basics.html"' in index
+    # the same with hints: they are there, folded away
+    r = run_cli("site", "build", "--public", "--out", str(tmp_path / "with-hints"), cwd=ws, env=env)
+    assert r.returncode == 0, r.stderr
+    hinted = (tmp_path / "with-hints" / "exercises" / "tensor-basics.html").read_text()
+    assert 'class="hint"' in hinted and "Your last check" not in hinted
+    # the learner's own site still shows progress (unchanged)
+    assert "status-passed" in (built["out"] / "index.html").read_text()
+    bad = run_cli("site", "build", "--public", "--workspace", str(ws), "--out", str(tmp_path / "x"), env=env)
+    assert bad.returncode == 2 and "--public" in bad.stderr

@@ -9,6 +9,19 @@ DEVICES = ("any", "cpu", "cuda")
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 
 
+def learner_sees(visibility: str, after_due: bool = False) -> bool:
+    """Whether a learner may read a test's message and output (check, and grade's learner files)."""
+    return visibility == "visible" or (after_due and visibility == "after_due_date")
+
+
+def _lookup(table: dict, test_id: str, fallback):
+    base = test_id.split("[", 1)[0]
+    for key in (test_id, base, "default"):
+        if key in table:
+            return table[key]
+    return fallback
+
+
 @dataclass(frozen=True)
 class Limits:
     test_seconds: float = 10.0  # wall time for one grader test (all its calls into learner code)
@@ -43,9 +56,9 @@ class Exercise:
     visibility: dict[str, str] = field(default_factory=dict)  # test name -> VISIBILITIES; "default"
 
     def visibility_for(self, test_name: str) -> str:
-        """Who sees a test's feedback when a class is graded (parametrized ids share their test's)."""
-        base = test_name.split("[", 1)[0]
-        return self.visibility.get(test_name, self.visibility.get(base, self.visibility.get("default", "visible")))
+        """Who sees a test's feedback (`check` and `grade`): the key for this exact id
+        ("test_x[case]"), else its test's ("test_x"), else "default"."""
+        return str(_lookup(self.visibility, test_name, "visible"))
 
     @property
     def module_name(self) -> str:
@@ -77,7 +90,9 @@ class Exercise:
         return sorted(self.grader_dir.glob("test_*.py"))
 
     def points_for(self, test_name: str) -> float:
-        return float(self.points.get(test_name, self.points.get("default", 1.0)))
+        """A test's weight: the key for this exact id ("test_x[case]" = 5), else its test's
+        ("test_x"), else "default" (1 when unset)."""
+        return float(_lookup(self.points, test_name, 1.0))
 
 
 @dataclass(frozen=True)

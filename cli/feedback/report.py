@@ -1,4 +1,9 @@
-"""Terminal feedback for a check: a few lines per failing test, no pytest noise unless -v."""
+"""Terminal feedback for a check: a few lines per failing test, no pytest noise unless -v.
+
+A test that exercise.toml marks hidden (or after_due_date) shows its name and outcome only:
+its message names inputs and expected values, so it is never printed, nor put in --json
+(`learner_view`); the same rule as grade's learner files (`catalog.model.learner_sees`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from mi_exercise.catalog.model import learner_sees
 from mi_exercise.runner.outcomes import Outcome
+
+HIDDEN_NOTE = "{n} hidden test(s): messages not shown"
 
 STYLE = {
     Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.ERROR: "red", Outcome.TIMEOUT: "yellow",
@@ -24,6 +32,21 @@ def _clip(text: str, keep: int = 1500) -> str:
 
 def _indent(text: str, prefix: str = "      ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _withheld(tests) -> list:
+    return [t for t in tests if t.outcome is not Outcome.PASSED and not learner_sees(t.visibility)]
+
+
+def learner_view(result) -> dict:
+    """A check's result as JSON for the learner: a hidden test's message and output left out."""
+    data = result.to_dict()
+    withheld = {t.name for t in _withheld(result.tests)}
+    for t in data["tests"]:
+        if t["name"] in withheld:
+            t["message"], t["output"] = "", ""
+    data["hidden_not_shown"] = len(withheld)
+    return data
 
 
 def render_check(console: Console, result, *, verbose: bool = False, title: str = "") -> None:
@@ -46,6 +69,10 @@ def render_check(console: Console, result, *, verbose: bool = False, title: str 
             continue
         line = Text(f"  {t.outcome.symbol} {t.name}  ", style=STYLE[t.outcome])
         line.append(t.outcome.value, style="bold " + STYLE[t.outcome])
+        if not learner_sees(t.visibility):
+            line.append("  (hidden test)", style="dim")
+            console.print(line)
+            continue
         console.print(line)
         if t.message:
             console.print(Text(_indent(t.message)))
@@ -54,5 +81,8 @@ def render_check(console: Console, result, *, verbose: bool = False, title: str 
         if verbose and t.detail:
             console.print(Text(_indent(t.detail[-4000:]), style="dim"))
         first_failure_shown = True
+    withheld = len(_withheld(result.tests))
+    if withheld:
+        console.print(Text("  " + HIDDEN_NOTE.format(n=withheld), style="dim"))
     if ok:
         console.print("  [green]All tests pass.[/green]")

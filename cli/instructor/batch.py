@@ -23,7 +23,9 @@ from pathlib import Path
 
 from mi_exercise import __version__
 from mi_exercise.catalog.model import Catalog, Exercise
-from mi_exercise.instructor.submissions import Submission, make_ids
+from mi_exercise.catalog.checks import unknown_test_keys
+from mi_exercise.instructor.submissions import Submission, held_exercises, make_ids
+from mi_exercise.paths import describe_content_root
 
 SCHEMA_VERSION = "1.1"  # 1.1: "sandboxed" in results and summaries
 NO_RESULT = "no result: the worker died or the run was cut short before this test reported"
@@ -52,7 +54,8 @@ def select_exercises(catalog: Catalog, slugs: str | None) -> list[Exercise]:
     for slug in [s.strip() for s in slugs.split(",") if s.strip()]:
         if slug not in catalog:
             close = catalog.suggest(slug)
-            raise GradeError(f"--exercises: unknown exercise '{slug}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            raise GradeError(f"--exercises: unknown exercise '{slug}' in {describe_content_root(catalog.root)}"
+                             + (f" (did you mean {', '.join(close)}?)" if close else ""))
         out.append(catalog.get(slug))
     if not out:
         raise GradeError("--exercises: name at least one exercise")
@@ -94,7 +97,7 @@ def expected_tests(exercise: Exercise) -> list[str]:
 # -- one submission's result ---------------------------------------------------------------
 def test_line(exercise: Exercise, name: str, outcome: str, message: str = "", seconds: float = 0.0,
               output: str = "", score: float | None = None) -> dict:
-    max_score = exercise.points_for(name.split("[", 1)[0])
+    max_score = exercise.points_for(name)
     passed = outcome == "passed"
     return {"name": name, "outcome": outcome, "passed": passed,
             "score": (max_score if passed else 0.0) if score is None else score, "max_score": max_score,
@@ -225,7 +228,9 @@ def grade_in_subprocess(sub: Submission, exercises: list[Exercise], expected: di
 # -- the class ----------------------------------------------------------------------------
 def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises: list[Exercise], *,
                 jobs: int = 1, shard: tuple[int, int] = (1, 1), sandbox: bool = False, device: str = "cpu",
-                progress=None) -> dict:
+                progress=None, held_only: bool = False) -> dict:
+    """`held_only` (grade without --exercises): each submission is graded against the exercises
+    whose files it holds (a one-exercise notebook against that exercise), not all of them."""
     from mi_exercise.instructor import formats
 
     if jobs < 1:
@@ -238,7 +243,14 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     all_subs = make_ids([Path(s) for s in sources])
     k, n = shard
     subs = [s for i, s in enumerate(all_subs) if i % n == k - 1]
+    graded_for = {s.id: held_exercises(s, catalog, exercises) if held_only else list(exercises) for s in subs}
+    used = {ex.slug for exs in graded_for.values() for ex in exs}
+    exercises = [ex for ex in exercises if ex.slug in used] or list(exercises)
     expected = {ex.slug: expected_tests(ex) for ex in exercises}
+    bad_keys = [str(p) for ex in exercises for p in unknown_test_keys(ex, expected[ex.slug])]
+    if bad_keys:  # the scores would silently use the default points / visibility
+        raise GradeError("exercise.toml names tests the grader does not have; fix it before grading:\n  "
+                         + "\n  ".join(bad_keys))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     hide = [out_dir.resolve(), *(s.source for s in all_subs)]
@@ -246,10 +258,10 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     with tempfile.TemporaryDirectory(prefix="mi-grade-jobs-") as scratch:
         def one(sub: Submission) -> dict:
             try:
-                rec = grade_in_subprocess(sub, exercises, expected, device=device, sandbox=sandbox, hide=hide,
-                                          scratch=Path(scratch))
+                rec = grade_in_subprocess(sub, graded_for[sub.id], expected, device=device, sandbox=sandbox,
+                                          hide=hide, scratch=Path(scratch))
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                rec = error_record(sub, exercises, expected, f"{type(exc).__name__}: {exc}")
+                rec = error_record(sub, graded_for[sub.id], expected, f"{type(exc).__name__}: {exc}")
             formats.write_submission(out_dir, rec)
             if progress:
                 progress(rec)

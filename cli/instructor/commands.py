@@ -16,22 +16,33 @@ class UsageProblem(click.ClickException):
 
 @click.command("new")
 @click.argument("slug")
-@click.option("--chapter", required=True, help="Chapter id (see exercises/chapters.toml).")
+@click.option("--chapter", default=None, help="Chapter id (see exercises/chapters.toml); with --like, that exercise's.")
 @click.option("--title", default=None, help="Title (default: from the slug).")
-def new_cmd(slug: str, chapter: str, title: str | None) -> None:
+@click.option("--like", "like", default=None, metavar="OTHER",
+              help="Copy the shape of exercise OTHER: needs, device, limits, points, and a model example when its grader uses the shipped model.")
+def new_cmd(slug: str, chapter: str | None, title: str | None, like: str | None) -> None:
     """Scaffold exercise SLUG in CHAPTER: metadata, stub, page, grader, solution, mutants.
 
     The scaffold passes `mi-exercise validate SLUG` as written; then make it your exercise
     (docs/authoring.md). Existing files are never overwritten.
     """
     from mi_exercise import paths
-    from mi_exercise.instructor.scaffold import ScaffoldError, new_exercise
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.instructor.scaffold import ScaffoldError, fixtures_used, new_exercise, shape_of
 
     try:
-        written = new_exercise(slug, chapter, title=title)
+        written = new_exercise(slug, chapter, title=title, like=like)
     except ScaffoldError as exc:
         raise UsageProblem(str(exc)) from None
     root = paths.content_root()
+    catalog = load_catalog(root)
+    ex = catalog.get(slug)
+    if like:
+        other = catalog.get(like)
+        click.echo(f"Shaped like {like} ({shape_of(other)} exercise): needs {list(other.needs) or 'nothing'}, "
+                   f"device {other.device}, its limits and default points; its grader uses the fixtures "
+                   f"{', '.join(fixtures_used(other))}.")
+    chapter = ex.chapter
     click.echo(f"Created exercise {slug} in chapter {chapter}:")
     for path in written:
         click.echo(f"  + {path.relative_to(root) if path.is_relative_to(root) else path}")
@@ -43,7 +54,8 @@ def new_cmd(slug: str, chapter: str, title: str | None) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
 @click.option("--jobs", default=1, show_default=True, type=int, help="Submissions graded at the same time.")
 @click.option("--shard", default=None, help="K/N: grade only the K-th of N slices of the class (for a CI matrix).")
-@click.option("--exercises", "exercise_list", default=None, help="Comma-separated slugs (default: every exercise).")
+@click.option("--exercises", "exercise_list", default=None,
+              help="Comma-separated slugs (default: for each submission, the exercises whose files it holds).")
 @click.option("--sandbox/--no-sandbox", "sandbox", default=True, show_default=True,
               help="Run learner code sandboxed (bubblewrap: no network, graders, other submissions and --out "
                    "invisible). Without a sandbox grade refuses to run unless --no-sandbox is given, which the "
@@ -51,6 +63,9 @@ def new_cmd(slug: str, chapter: str, title: str | None) -> None:
 @click.option("--device", type=click.Choice(["cpu", "auto", "cuda", "mps"]), default="cpu", show_default=True)
 def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device) -> None:
     """Grade SUBMISSIONS (workspace folders, git checkouts, .zip files, .ipynb notebooks).
+
+    Each submission is graded against the exercises whose files it holds (a notebook: the
+    exercises its cells name), unless --exercises names them.
 
     Writes OUT/submissions/<id>/{result.json, results.json (Gradescope), junit.xml, feedback.md}
     and the class summary OUT/summary.json, summary.md and junit.xml. Exit status 0 when every
@@ -72,7 +87,8 @@ def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device)
                        + (f"  (error: {rec['error'][:120]})" if rec["status"] == "error" else ""), err=True)
 
         summary = grade_class([Path(s) for s in submissions], Path(out_dir), catalog, exercises, jobs=jobs,
-                              shard=k_n, sandbox=sandbox, device=device, progress=progress)
+                              shard=k_n, sandbox=sandbox, device=device, progress=progress,
+                              held_only=not exercise_list)
     except GradeError as exc:
         raise UsageProblem(str(exc)) from None
     except SandboxUnavailable as exc:

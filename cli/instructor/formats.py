@@ -17,6 +17,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from mi_exercise.catalog.model import learner_sees as shown_to_learner
+
 REDACTED = "hidden test: details are not shown"
 MAX_TEXT = 4000
 
@@ -33,7 +35,7 @@ def _clip(text: str) -> str:
 
 
 def learner_sees(test: dict, after_due: bool = False) -> bool:
-    return test["visibility"] == "visible" or (after_due and test["visibility"] == "after_due_date")
+    return shown_to_learner(test["visibility"], after_due)
 
 
 # -- JUnit --------------------------------------------------------------------------------

@@ -157,6 +157,29 @@ def find_learner_file(root: Path, catalog: Catalog, ex: Exercise) -> tuple[Path 
     return found[0], note
 
 
+def held_exercises(sub: Submission, catalog: Catalog, candidates: list[Exercise]) -> list[Exercise]:
+    """The candidates whose file the submission holds (a notebook: the exercises its cells
+    name), read without running anything; all candidates when it holds none or cannot be read,
+    so that such a submission still gets a line for every test."""
+    names: set[str] = set()
+    if sub.kind in ("folder", "git"):
+        names = {p.name for p in sub.source.rglob("*.py") if not set(p.relative_to(sub.source).parts) & SKIP_DIRS}
+    elif sub.kind == "zip":
+        try:
+            with zipfile.ZipFile(sub.source) as zf:
+                names = {Path(n).name for n in zf.namelist()}
+        except (zipfile.BadZipFile, OSError):
+            return list(candidates)
+    elif sub.kind == "notebook":
+        try:
+            slugs = set(notebook_modules(sub.source, catalog))
+        except SubmissionError:
+            return list(candidates)
+        names = {catalog.get(s).learner_filename for s in slugs if s in catalog}
+    held = [ex for ex in candidates if ex.learner_filename in names]
+    return held or list(candidates)
+
+
 def materialize(sub: Submission, catalog: Catalog, exercises: list[Exercise], dest: Path) -> Materialized:
     """Copy or unpack the submission into dest and find each exercise's file there."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Helpers the TransformerLens chapter's graders share for `mi-exercise check SLUG --model gpt2`:
 GPT-2 small on the trusted side (from the local Hugging Face cache only), GPT-2 small in the
-worker (through the `load_gpt2` the learner's file imports from the stub), and seeded tokens.
+worker (the `shipped_model` fixture: loaded by our own loader, whatever the learner's file imports), and seeded tokens.
 
 Without GPT-2's weights a test asks pytest to skip, so the check reports it "not run" with the
 GPT-2 chapter's instructions for fetching the weights once.
@@ -33,14 +33,10 @@ def trusted_gpt2_or_skip():
         pytest.skip(f"--model gpt2: GPT-2 small could not be loaded, so this test did not run: {exc}")
 
 
-def learner_gpt2_or_skip(submission, device: str, slug: str):
-    """GPT-2 small loaded in the worker by the `load_gpt2` your file imports (a handle to it)."""
-    if not submission.has("load_gpt2"):
-        pytest.skip("--model gpt2: your file does not import load_gpt2, so the worker cannot load GPT-2 small for "
-                    "this test. Put the stub's import line back: from mi_exercise.models.induction import "
-                    f"load_gpt2, ... (see the stub of {slug})")
+def shipped_gpt2_or_skip(shipped_model, device: str):
+    """GPT-2 small loaded in the worker by mi-exercise's own loader (a handle to it), or a skip."""
     try:
-        return submission.load_gpt2(device)
+        return shipped_model("gpt2", device)
     except LearnerError as exc:
         pytest.skip(f"--model gpt2: the worker could not load GPT-2 small ({exc.message.splitlines()[0][:400]}); "
                     "with --sandbox the worker may not see the Hugging Face cache")

@@ -29,12 +29,13 @@ class TestResult:
     max_points: float = 1.0
     output: str = ""
     detail: str = ""  # the full pytest report, shown with -v
+    visibility: str = "visible"  # exercise.toml [visibility]: a hidden test's message is not shown to learners
 
     def to_dict(self) -> dict:
         return {
             "name": self.name, "outcome": self.outcome.value, "message": self.message,
             "seconds": round(self.seconds, 4), "points": self.points, "max_points": self.max_points,
-            "output": self.output,
+            "output": self.output, "visibility": self.visibility,
         }
 
 
@@ -95,6 +96,22 @@ class GradingPlugin:
         """Grading options from the command line: {"full": bool, "model": "gpt2" | None}."""
         return self._options
 
+    @pytest.fixture
+    def shipped_model(self):
+        """`shipped_model("induction" | "gpt2", device)`: a handle (RemoteObject) to a model that
+        the worker loads with mi-exercise's own loader, whatever the learner's file imports."""
+        from mi_exercise.runner.worker import SHIPPED_MODELS
+
+        def load(name: str = "induction", device: str | None = None):
+            if name not in SHIPPED_MODELS:
+                raise ValueError(f"shipped_model: unknown model {name!r} (known: {', '.join(SHIPPED_MODELS)})")
+            device = device or self._submission.device
+            request = {"op": "shipped", "target": None, "name": name, "args": (device,), "kwargs": {}}
+            reply = self._submission._send(request, f"loading the shipped {name} model on {device}")
+            return self._submission._decode(reply.get("value"))
+
+        return load
+
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):
         return self._exercise
@@ -114,7 +131,7 @@ class GradingPlugin:
         if call.when == "teardown" and call.excinfo is None:
             return
         name = item.name
-        max_points = self._exercise.points_for(item.originalname if hasattr(item, "originalname") else name)
+        max_points = self._exercise.points_for(name)  # "test_x[case]" may have its own points
         seconds = call.stop - call.start
         if call.excinfo is None:
             result = TestResult(name, Outcome.PASSED, "", seconds, max_points, max_points)
@@ -126,6 +143,7 @@ class GradingPlugin:
             result = TestResult(name, kind, message, seconds, 0.0, max_points,
                                 detail=str(report.longrepr) if report.longrepr else "")
         result.output = self._submission.take_output()
+        result.visibility = self._exercise.visibility_for(name)
         # setup errors and call results both land here; one result per test
         self.results = [r for r in self.results if r.name != name] + [result]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console, Group
 from rich.text import Text
 
-from mi_exercise.catalog.model import Catalog, Exercise
+from mi_exercise.catalog.model import Catalog, Exercise, learner_sees
 from mi_exercise.runner.outcomes import Outcome
 from mi_exercise.workspace.workspace import Workspace
 
@@ -84,12 +84,13 @@ def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: 
         first = next((t for t in r.tests if t.outcome is not Outcome.PASSED), None)
         if first is not None:
             lines.append(Text(f"  first failure: {first.name} ({first.outcome.value})", style="bold " + STYLE[first.outcome]))
-            msg = (first.message or "").splitlines()
+            # a hidden test's message names its inputs: not shown (feedback/report.py's rule)
+            msg = (first.message or "").splitlines() if learner_sees(first.visibility) else ["(hidden test: message not shown)"]
             for m in msg[:max_lines]:
                 lines.append(Text("    " + m))
             if len(msg) > max_lines:
                 lines.append(Text(f"    ... ({len(msg) - max_lines} more lines: `mi-exercise check {ex.slug}`)", style="dim"))
-            if first.output:
+            if first.output and learner_sees(first.visibility):
                 lines.append(Text("    your code printed: " + first.output.strip().splitlines()[-1][:200], style="dim"))
         elif r.passed:
             lines.append(Text("  All tests pass.", style="green"))

@@ -98,8 +98,13 @@ def exercise_body(exercise: Exercise) -> str:
         raise SiteError(f"{exercise.slug}: {where}: {exc.message}") from None
 
 
-def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = None) -> BuildResult:
+def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = None, *, public: bool = False,
+               hints: bool = True) -> BuildResult:
+    """`public`: a site for anyone (a course's web page): no progress, no "your last check",
+    no workspace paths. `hints=False` leaves the hints out of the pages."""
     out = Path(out)
+    if public:
+        workspace = None
     env = _template_env(root)
     progress = progress_view(catalog, workspace)
     status = {e["slug"]: e for c in progress["chapters"] for e in c["exercises"]}
@@ -111,10 +116,11 @@ def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = 
                                         "status": status[e.slug]["status"], "info": status[e.slug]} for e in exs],
                          "passed": sum(status[e.slug]["status"] == "passed" for e in exs), "total": len(exs)})
     nxt = catalog.get(progress["next"]) if progress["next"] else None
-    common = {"chapters": chapters, "progress": progress, "has_workspace": workspace is not None,
+    common = {"chapters": chapters, "progress": progress, "has_workspace": workspace is not None, "public": public,
               "workspace": str(workspace.root) if workspace is not None else "",
               "built_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
-              "next": {"slug": nxt.slug, "title": nxt.title} if nxt else None}
+              "next": {"slug": nxt.slug, "title": nxt.title} if nxt else None,
+              "first": {"slug": catalog.exercises[0].slug, "title": catalog.exercises[0].title} if catalog.exercises else None}
 
     pages: dict[Path, str] = {}
     for i, ex in enumerate(catalog.exercises):
@@ -142,7 +148,7 @@ def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = 
             page_title=ex.title, exercise=ex, chapter=chapter, body=body,
             summary=inline_markdown(ex.summary),
             items=[{"name": it.name, "kind": it.kind, "html": highlight_code_item(it)} for it in stub.items],
-            hints=[inline_markdown(h) for h in ex.hints], figures=figures, last=last,
+            hints=[inline_markdown(h) for h in ex.hints] if hints else [], figures=figures, last=last,
             status=status[ex.slug], learner_filename=ex.learner_filename,
             prerequisites=[{"slug": p, "title": catalog.get(p).title if p in catalog else p} for p in ex.prerequisites],
             prev={"slug": prev_ex.slug, "title": prev_ex.title} if prev_ex else None,

@@ -32,16 +32,21 @@ def _workspace(directory: str | None, required: bool):
         return None
 
 
-def build_once(out: Path, workspace_dir: str | None, quiet: bool = False):
+def build_once(out: Path, workspace_dir: str | None, quiet: bool = False, *, public: bool = False, hints: bool = True):
     from mi_exercise.site_builder.build import SiteError, build_site
 
-    ws = _workspace(workspace_dir, required=False)
+    if public and workspace_dir:
+        raise SiteConfigError("--public builds a site without anyone's progress: leave out --workspace")
+    ws = None if public else _workspace(workspace_dir, required=False)
     try:
-        result = build_site(_catalog(), out, ws)
+        result = build_site(_catalog(), out, ws, public=public, hints=hints)
     except SiteError as exc:
         raise SiteConfigError(str(exc)) from None
     if not quiet:
-        where = f"with the progress of {ws.root}" if ws else "without a workspace (no progress shown)"
+        where = ("for the public (no progress" + ("" if hints else ", no hints") + ")" if public
+                 else f"with the progress of {ws.root}" if ws else "without a workspace (no progress shown)")
+        if not public and not hints:
+            where += ", without hints"
         click.echo(f"Built {len(result.pages)} page(s) in {out} {where}")
         click.echo(f"Open {(out / 'index.html').resolve().as_uri()}")
     return result
@@ -60,13 +65,16 @@ def site_group() -> None:
 @site_group.command("build")
 @click.option("--out", "out", default="_site", show_default=True, type=click.Path(file_okay=False),
               help="Folder to write the site to (index.html, exercises/, assets/).")
+@click.option("--public", is_flag=True, help="A site for a course's web page: no progress, no last check, no workspace.")
+@click.option("--hints/--no-hints", default=True, show_default=True, help="Put the exercises' hints in the pages.")
 @workspace_option
-def site_build_cmd(out: str, workspace_dir: str | None) -> None:
+def site_build_cmd(out: str, workspace_dir: str | None, public: bool, hints: bool) -> None:
     """Build the site: an index of the track with your progress, one page per exercise.
 
-    It works opened from disk and makes no request to any other host.
+    It works opened from disk and makes no request to any other host. --public builds it for
+    anyone (a course's web page), without progress widgets; --no-hints leaves the hints out.
     """
-    build_once(Path(out), workspace_dir)
+    build_once(Path(out), workspace_dir, public=public, hints=hints)
 
 
 @site_group.command("serve")

@@ -20,8 +20,8 @@ def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
     return rearrange(x, "b s (heads d) -> b heads s d", heads=n_heads)
 
 
-def merge_heads(x: torch.Tensor) -> torch.Tensor:
-    return rearrange(x, "b heads s d -> b s (heads d)")
+def merge_heads(z: torch.Tensor) -> torch.Tensor:
+    return rearrange(z, "b heads s d -> b s (heads d)")
 
 
 def image_grid(images: torch.Tensor, rows: int) -> torch.Tensor:

@@ -2,8 +2,6 @@
 
 import torch
 
-from mi_exercise.models.induction import load_gpt2, load_induction_model  # noqa: F401  (the grader asks the worker for the models through them)
-
 
 def _diagonal_score(pattern: torch.Tensor, offset: int) -> torch.Tensor:
     diag = pattern.diagonal(offset=offset, dim1=-2, dim2=-1)  # [batch, n_heads, pos - |offset|]

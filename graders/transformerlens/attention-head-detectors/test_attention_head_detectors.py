@@ -25,7 +25,7 @@ from mi_exercise.models.induction_grading import (
     as_heads,
     bos_and_random_tokens,
     heads_text,
-    learner_gpt2_or_skip,
+    shipped_gpt2_or_skip,
     trusted_gpt2_or_skip,
 )
 from mi_exercise.runner.outcomes import LearnerError
@@ -113,8 +113,8 @@ def test_first_token_scores(submission, reference, trusted, device):
     check_scorer(submission, reference, trusted, device, "first_token_scores")
 
 
-def test_detect_heads(submission, reference, trusted, device):
-    model = submission.load_induction_model(device)
+def test_detect_heads(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     cases = [(repeated_tokens(12, batch=2, seed=1), 0.4), (repeated_tokens(20, batch=1, seed=2), 0.3),
              (torch.randint(1, trusted.cfg.d_vocab, (2, 25), generator=torch.Generator().manual_seed(0)), 0.5)]
     for toks, threshold in cases:
@@ -132,8 +132,8 @@ def test_detect_heads(submission, reference, trusted, device):
         fail(f"detect_heads(..., 'previous', 0.4) missed the model's known previous-token heads {missing}")
 
 
-def test_detect_heads_rejects_unknown_kind(submission, device):
-    model = submission.load_induction_model(device)
+def test_detect_heads_rejects_unknown_kind(submission, device, shipped_model):
+    model = shipped_model("induction", device)
     toks = repeated_tokens(5, batch=1, seed=0).to(device)
     try:
         got = submission.detect_heads(model, toks, "induction", 0.4)
@@ -144,7 +144,7 @@ def test_detect_heads_rejects_unknown_kind(submission, device):
     fail(f"detect_heads(model, tokens, 'induction') returned {got!r}; an unknown kind must raise ValueError")
 
 
-def test_known_previous_token_heads_of_a_trained_model(submission, reference, trusted, device, options):
+def test_known_previous_token_heads_of_a_trained_model(submission, reference, trusted, device, options, shipped_model):
     """End to end on a trained model, on BOS + random tokens: your previous-token scores of its cached
     patterns equal the reference's, and detect_heads(model, tokens, "previous", 0.4) run in the
     worker finds the heads the reference finds, its known previous-token heads among them. The
@@ -176,7 +176,7 @@ def test_known_previous_token_heads_of_a_trained_model(submission, reference, tr
     del cache
     scores = torch.stack(scores)
     # 2. detect_heads in the worker, on the model loaded there
-    model = learner_gpt2_or_skip(submission, device, "attention-head-detectors") if name == "gpt2" else submission.load_induction_model(device)
+    model = shipped_gpt2_or_skip(shipped_model, device) if name == "gpt2" else shipped_model("induction", device)
     call = f"detect_heads({label}, tokens {list(toks.shape)}, 'previous', {threshold})"
     got = submission.detect_heads(model, toks.to(device), "previous", threshold)
     heads = as_heads(got)

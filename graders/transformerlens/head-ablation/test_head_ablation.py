@@ -41,13 +41,6 @@ def z_inputs(cached_z):
     ]
 
 
-def learner_model(submission, device):
-    model = submission.load_induction_model(device)
-    if not hasattr(model, "get"):
-        fail(f"load_induction_model must return the model object (a TransformerBridge), got {type(model).__name__}")
-    return model
-
-
 def check_untouched(result, call: str, names: list[str]) -> None:
     """Fail, naming the argument, when a call changed a tensor it was given."""
     if result.mutated:
@@ -101,8 +94,8 @@ def test_mean_ablate_head(submission, reference, cached_z, device):
                  name="mean_ablate_head(cached layer-1 z, head=2, random means [4, 16])", device=device)
 
 
-def test_mean_activations(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_mean_activations(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     for seq_len, batch, seed in [(5, 1, 0), (12, 3, 1)]:
         toks = repeated_tokens(seq_len, batch=batch, seed=seed)
         assert_close(submission.mean_activations(model, toks.to(device)), reference.mean_activations(trusted, toks),
@@ -110,8 +103,8 @@ def test_mean_activations(submission, reference, trusted, device):
                      device=device, rtol=1e-4, atol=1e-5)
 
 
-def test_run_with_ablation(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_run_with_ablation(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     toks = repeated_tokens(10, batch=2, seed=3)
     means = reference.mean_activations(trusted, toks)
     with torch.no_grad():
@@ -131,8 +124,8 @@ def test_run_with_ablation(submission, reference, trusted, device):
             assert_close(got, expected, name=f"{call} (logits of the ablated run)", device=device, rtol=1e-4, atol=1e-4)
 
 
-def test_half_loss_increase(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_half_loss_increase(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     for seq_len, batch, seed, heads in [(8, 2, 4, [[1, 1]]), (15, 3, 5, [[0, 0], [0, 2]])]:
         toks = repeated_tokens(seq_len, batch=batch, seed=seed)
         for ablation in ["zero", "mean"]:
@@ -154,8 +147,8 @@ def test_half_loss_increase(submission, reference, trusted, device):
     fail(f"half_loss_increase(..., ablation='resample') returned {got!r}; an ablation other than 'zero' or 'mean' must raise ValueError")
 
 
-def test_loss_increase_per_head(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_loss_increase_per_head(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     for seq_len, batch, seed in [(10, 2, 6), (15, 2, 7)]:
         toks = repeated_tokens(seq_len, batch=batch, seed=seed)
         for ablation in ["zero", "mean"]:
@@ -167,10 +160,10 @@ def test_loss_increase_per_head(submission, reference, trusted, device):
     assert_model_clean(model, trusted, device, "loss_increase_per_head")
 
 
-def test_induction_heads_matter_together(submission, trusted, device):
+def test_induction_heads_matter_together(submission, trusted, device, shipped_model):
     """The shipped model's four induction heads back each other up: one at a time they cost little, together
     they carry all the copying. (Its previous-token heads feed them, so ablating those erases copying too.)"""
-    model = learner_model(submission, device)
+    model = shipped_model("induction", device)
     seq_len = 25
     toks = repeated_tokens(seq_len, batch=8, seed=2)
     clean = per_token_loss(trusted, toks)

@@ -25,7 +25,7 @@ from mi_exercise.models.induction_grading import (
     GPT2_LABEL,
     as_heads,
     heads_text,
-    learner_gpt2_or_skip,
+    shipped_gpt2_or_skip,
     trusted_gpt2_or_skip,
 )
 
@@ -109,8 +109,8 @@ def test_matches_transformerlens_detector(submission, trusted, device):
                          "vs TransformerLens's detect_head('induction_head') score", device=device, rtol=1e-3, atol=1e-4)
 
 
-def test_induction_scores_with_hooks(submission, reference, trusted, device):
-    model = submission.load_induction_model(device)
+def test_induction_scores_with_hooks(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     for seq_len, batch, seed in [(8, 1, 3), (20, 3, 4)]:
         toks = repeated_tokens(seq_len, batch=batch, seed=seed)
         call = f"induction_scores(model, tokens [{batch}, {1 + 2 * seq_len}], seq_len={seq_len})"
@@ -148,7 +148,7 @@ def test_find_induction_heads(submission, reference, trusted, device):
         fail(f"find_induction_heads(the shipped model's scores, 0.4) returned {got}; its induction heads are {known}")
 
 
-def test_known_heads_of_a_trained_model(submission, reference, trusted, device, options):
+def test_known_heads_of_a_trained_model(submission, reference, trusted, device, options, shipped_model):
     """End to end on a trained model: your scores from its cached patterns and through hooks in the
     worker equal the reference's, and find_induction_heads(scores, 0.4) names its known induction
     heads. The shipped model by default; GPT-2 small with `mi-exercise check induction-scores
@@ -179,7 +179,7 @@ def test_known_heads_of_a_trained_model(submission, reference, trusted, device, 
                      f"seq_len={seq_len})", device=device, rtol=1e-4, atol=atol)
     del cache
     # 2. through your hooks, with the model loaded in the worker
-    model = learner_gpt2_or_skip(submission, device, "induction-scores") if name == "gpt2" else submission.load_induction_model(device)
+    model = shipped_gpt2_or_skip(shipped_model, device) if name == "gpt2" else shipped_model("induction", device)
     call = f"induction_scores({label}, tokens [{batch}, {T}], seq_len={seq_len})"
     got = submission.induction_scores(model, toks.to(device), seq_len)
     if not isinstance(got, (tuple, list)) or len(got) != 2:

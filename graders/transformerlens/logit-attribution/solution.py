@@ -2,8 +2,6 @@
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model  # noqa: F401  (the grader asks the worker for the model through it)
-
 
 def head_outputs(z: torch.Tensor, W_O: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bphd,hdm->bphm", z, W_O)

@@ -104,8 +104,8 @@ def tl_decomposition(cache, labels: list[str]) -> torch.Tensor:
     return torch.stack([stack[index[label]] for label in labels], dim=2)
 
 
-def test_residual_components(submission, reference, trusted, device):
-    model = submission.load_induction_model(device)
+def test_residual_components(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     cfg = trusted.cfg
     labels = reference.component_labels(cfg.n_layers, cfg.n_heads)
     n = n_components(cfg.n_layers, cfg.n_heads)

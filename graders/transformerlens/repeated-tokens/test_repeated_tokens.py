@@ -97,8 +97,8 @@ def test_loss_by_half(submission, reference, trusted, device):
         assert_close([float(g) for g in got], list(expected), name=f"loss_by_half({label})", rtol=1e-4, atol=1e-5)
 
 
-def test_repeated_loss(submission, reference, trusted, device):
-    model = submission.load_induction_model(device)
+def test_repeated_loss(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     for seq_len, batch, seed in [(30, 1, 0), (25, 4, 3)]:
         call = f"repeated_loss(model, {seq_len}, batch={batch}, seed={seed})"
         got = submission.repeated_loss(model, seq_len, batch=batch, seed=seed)
