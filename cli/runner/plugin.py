@@ -106,9 +106,7 @@ class GradingPlugin:
             if name not in SHIPPED_MODELS:
                 raise ValueError(f"shipped_model: unknown model {name!r} (known: {', '.join(SHIPPED_MODELS)})")
             device = device or self._submission.device
-            request = {"op": "shipped", "target": None, "name": name, "args": (device,), "kwargs": {}}
-            reply = self._submission._send(request, f"loading the shipped {name} model on {device}")
-            return self._submission._decode(reply.get("value"))
+            return self._submission.load_shipped(name, device)
 
         return load
 
