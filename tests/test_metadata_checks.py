@@ -128,7 +128,7 @@ def test_validate_fails_on_a_metadata_problem(tmp_path, monkeypatch):
 
     from mi_exercise.runner.check import CheckResult
 
-    def no_run(exercise, path, device="cpu"):  # the trials are not what this test is about
+    def no_run(exercise, path, device="cpu", **_):  # the trials are not what this test is about
         return CheckResult(exercise.slug, str(path), device, problem="not run in this test")
 
     monkeypatch.setattr(validate, "run_check", no_run)
