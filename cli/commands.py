@@ -370,11 +370,12 @@ def validate_cmd(slugs, validate_all, device, as_json, sandbox) -> None:
         _require_device(device)
     out = console()
     results = []
-    from mi_exercise import paths
     from mi_exercise.runner.warm import start_in_process  # one warm worker for all the runs
 
     box = sandbox_for(sandbox, "validate")
-    pool = start_in_process(box, readable=[paths.content_root()]) if box else start_in_process()
+    from mi_exercise.sandbox import content_view
+
+    pool = start_in_process(box, readable=content_view()) if box else start_in_process()
     click.get_current_context().call_on_close(pool.close)
     for ex in exercises:
         v = validate_exercise(ex, device=device, render_page=render_page_markdown, sandbox=box)

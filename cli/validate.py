@@ -81,9 +81,9 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
     def box(path: Path):
         if sandbox is None:
             return None
-        from mi_exercise import paths
+        from mi_exercise.sandbox import content_view
 
-        return sandbox.prefix(readable=[paths.content_root(), Path(path).parent])
+        return sandbox.prefix(readable=[*content_view(), Path(path).parent])
 
     sol = run_check(exercise, exercise.solution_path, device=device, sandbox=box(exercise.solution_path))
     sol_ok = sol.passed

@@ -134,6 +134,14 @@ class Sandbox:
     uid: int = SANDBOX_ID
     extra_env: dict = field(default_factory=dict)
 
+    @staticmethod
+    def hidden_for(readable=(), hidden=()) -> list[Path]:
+        """The folders a sandbox with these `readable` and `hidden` folders covers: `hidden`, and
+        every folder hidden by default that holds none of the readable ones."""
+        shown = [Path(p).resolve() for p in readable]
+        auto = [h for h in always_hidden() if not any(r.is_relative_to(h) for r in shown)]
+        return list(dict.fromkeys([*auto, *(Path(h).resolve() for h in hidden)]))
+
     def prefix(self, readable=(), hidden=(), writable=(), die_with_parent: bool = True) -> list[str]:
         """The command prefix for one sandboxed process. `readable`: folders bound read-only
         (the learner's files); `writable`: folders bound read-write (a zygote's socket folder);
@@ -170,12 +178,12 @@ class Sandbox:
             cmd += ["--bind", str(p), str(p)]
         roots = [*bound, *readable, *writable]
         hidden = [Path(h).resolve() for h in hidden]
-        # The caller's readable folders win over the folders hidden by default (validate shows
-        # the content root); the caller's own hidden folders win over its readable ones (a
-        # workspace's .mi-exercise/), and a readable folder inside one is bound again after.
-        auto = [h for h in always_hidden()
-                if not any(h.is_relative_to(r) or r.is_relative_to(h) for r in readable)]
-        for h in dict.fromkeys([*auto, *hidden]):
+        # A folder hidden by default stays hidden even inside a readable one (a workspace made
+        # at the root of a checkout still has no graders/ or .git), unless the caller asked to
+        # read something inside it (validate reads solutions and mutants in graders/). The
+        # caller's own hidden folders win over its readable ones (a workspace's .mi-exercise/),
+        # and a readable folder inside one is bound again after.
+        for h in self.hidden_for(shown, hidden):
             if not any(h.is_relative_to(r) for r in roots) or any(r.is_relative_to(h) and r != h for r in bound):
                 continue  # not visible anyway, or it holds the interpreter or this package
             if h.is_dir():
