@@ -186,13 +186,14 @@ class Sandbox:
         for h in self.hidden_for(shown, hidden):
             if not any(h.is_relative_to(r) for r in roots) or any(r.is_relative_to(h) and r != h for r in bound):
                 continue  # not visible anyway, or it holds the interpreter or this package
-            if h.is_dir():
-                cmd += ["--tmpfs", str(h), "--remount-ro", str(h)]
+            if h.is_dir():  # an empty tmpfs, the readable folders inside it bound again, then read-only
+                cmd += ["--tmpfs", str(h)]
+                for p in shown:
+                    if p.is_relative_to(h) and p != h:
+                        cmd += ["--ro-bind", str(p), str(p)]
+                cmd += ["--remount-ro", str(h)]
             elif h.exists():
                 cmd += ["--ro-bind", "/dev/null", str(h)]
-        for p in shown:
-            if any(p.is_relative_to(h) and p != h for h in hidden):
-                cmd += ["--ro-bind", str(p), str(p)]
         for k, v in self.extra_env.items():
             cmd += ["--setenv", k, v]
         cmd += ["--remount-ro", "/"]  # the root bwrap built is a tmpfs: only /tmp (and /var/tmp, /dev/shm) stay writable
