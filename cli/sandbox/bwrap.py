@@ -207,8 +207,19 @@ def _hf_cache() -> Path | None:
 
 
 # -- probing, once per machine ---------------------------------------------------------------
+# The settings that decide whether user namespaces may be made: a change makes the probe run again.
+USERNS_SETTINGS = ("/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/unprivileged_userns_clone",
+                   "/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+
+
 def _machine_key(exe: str, version: str) -> str:
-    text = json.dumps([exe, version, os.uname().release, os.geteuid(), sys.executable, seccomp.machine(), 2])
+    settings = []
+    for path in USERNS_SETTINGS:
+        try:
+            settings.append(Path(path).read_text().strip())
+        except OSError:
+            settings.append(None)
+    text = json.dumps([exe, version, os.uname().release, os.geteuid(), sys.executable, seccomp.machine(), settings, 2])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
