@@ -3,10 +3,14 @@
 For each exercise: the metadata is valid (the catalog loaded), the page renders, the stub and
 solution exist, the grader passes the reference solution on every test, and it rejects the stub
 and every mutant (at least one test not passed each).
+
+A mutant is an override: it holds only the definitions it replaces, and what is graded is the
+solution's source followed by the mutant's, as one module (later definitions win).
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,9 +56,41 @@ def _first_failure(result: CheckResult, width: int = 160) -> str:
     return result.problem.splitlines()[0] if result.problem else ""
 
 
-def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=None, sandbox=None) -> Validation:
+def compose(solution: Path, override: Path) -> str:
+    """The module graded for an override (a mutant): the solution, then the override's source."""
+    marker = f"\n\n# ---- {override.parent.name}/{override.name}: the definitions below replace the solution's ----\n"
+    return solution.read_text() + marker + override.read_text()
+
+
+def graded_source(exercise: Exercise, override: Path) -> str:
+    return compose(exercise.solution_path, override)
+
+
+def sandbox_prefix(sandbox, path: Path) -> list[str] | None:
+    """The sandbox prefix for grading `path` in validate: the content readable (solutions and
+    mutants live there) and the file's own folder; None unsandboxed."""
+    if sandbox is None:
+        return None
+    from mi_exercise.sandbox import content_view
+
+    return sandbox.prefix(readable=[*content_view(), Path(path).parent])
+
+
+def run_override(exercise: Exercise, override: Path, *, device: str = "cpu", sandbox=None,
+                 scratch: Path | None = None, **kwargs) -> CheckResult:
+    """Grade solution + override as one learner file (named after the override), written in
+    `scratch` (a folder a sandboxed warm worker can read) or a new temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="mi-exercise-override-", dir=scratch) as tmp:
+        learner = Path(tmp) / override.name
+        learner.write_text(graded_source(exercise, override))
+        return run_check(exercise, learner, device=device, sandbox=sandbox_prefix(sandbox, learner), **kwargs)
+
+
+def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=None, sandbox=None,
+                      scratch: Path | None = None) -> Validation:
     """`sandbox` (a mi_exercise.sandbox.Sandbox): run the solution, stub and mutants inside it,
-    with the content root readable (they live there) and nothing else of the user's."""
+    with the content readable (they live there) and nothing else of the user's; overrides are
+    composed in `scratch`."""
     import time
 
     start = time.monotonic()
@@ -78,21 +114,15 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
         v.seconds = time.monotonic() - start
         return v
 
-    def box(path: Path):
-        if sandbox is None:
-            return None
-        from mi_exercise.sandbox import content_view
-
-        return sandbox.prefix(readable=[*content_view(), Path(path).parent])
-
-    sol = run_check(exercise, exercise.solution_path, device=device, sandbox=box(exercise.solution_path))
+    sol = run_check(exercise, exercise.solution_path, device=device, sandbox=sandbox_prefix(sandbox, exercise.solution_path))
     sol_ok = sol.passed
     v.trials.append(Trial("solution", exercise.solution_path, sol, sol_ok,
                           f"passes all {len(sol.tests)} tests" if sol_ok else "FAILS: " + _first_failure(sol)))
     candidates = [("stub", exercise.stub_path)] if exercise.stub_path.is_file() else []
     candidates += [("mutant", p) for p in exercise.mutant_paths]
     for kind, path in candidates:
-        r = run_check(exercise, path, device=device, sandbox=box(path))
+        r = (run_check(exercise, path, device=device, sandbox=sandbox_prefix(sandbox, path)) if kind == "stub"
+             else run_override(exercise, path, device=device, sandbox=sandbox, scratch=scratch))
         rejected = not r.passed and not r.problem
         note = ("rejected: " + _first_failure(r)) if rejected else (
             "NOT rejected: the grader passes it" if r.passed else "grader problem: " + r.problem.splitlines()[0])
