@@ -1,5 +1,7 @@
 """What the sandbox costs a cold `mi-exercise check`: the same check sandboxed (the default)
-and with --no-sandbox, in the same run, interleaved, median of N each.
+and with --no-sandbox, in the same run, interleaved, median of N each. Also the fixed cost
+alone, which a busy machine's noise cannot hide: starting `python -I -c pass` inside the
+sandbox against starting it plainly (median of 5 N, interleaved).
 
 The check grades the reference solution of tensor-basics in a fresh temporary workspace. The
 sandbox's probe is cached per machine, so it runs once before the measured runs.
@@ -56,6 +58,12 @@ def main() -> None:
             pair = [(boxed, sandboxed_cmd), (plain, plain_cmd)]
             for store, cmd in (pair if i % 2 == 0 else pair[::-1]):  # neither always goes first
                 store.append(timed(cmd, cwd=ws_dir))
+        bare = [sys.executable, "-I", "-c", "pass"]
+        boxed_start, plain_start = [], []
+        for _ in range(args.runs * 5):
+            boxed_start.append(timed([*box.prefix(readable=[ws_dir]), *bare]))
+            plain_start.append(timed(bare))
+    overhead = statistics.median(boxed_start) - statistics.median(plain_start)
     result = {
         "benchmark": "cold check, sandboxed vs --no-sandbox",
         "slug": args.slug,
@@ -64,6 +72,8 @@ def main() -> None:
         "sandboxed_median_s": round(statistics.median(boxed), 3),
         "unsandboxed_median_s": round(statistics.median(plain), 3),
         "ratio": round(statistics.median(boxed) / statistics.median(plain), 3),
+        "sandbox_start_overhead_ms": round(1000 * overhead, 1),
+        "overhead_share_of_unsandboxed_check": round(overhead / statistics.median(plain), 4),
         "sandboxed_s": [round(x, 3) for x in boxed],
         "unsandboxed_s": [round(x, 3) for x in plain],
         "machine": {**machine(), "loadavg_before": load_before, "loadavg": loadavg()},
@@ -71,7 +81,8 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("sandboxed_median_s", "unsandboxed_median_s", "ratio")}))
+    print(json.dumps({k: result[k] for k in ("sandboxed_median_s", "unsandboxed_median_s", "ratio",
+                                             "sandbox_start_overhead_ms", "overhead_share_of_unsandboxed_check")}))
 
 
 if __name__ == "__main__":

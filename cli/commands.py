@@ -372,14 +372,21 @@ def validate_cmd(slugs, validate_all, device, as_json, sandbox) -> None:
         _require_device(device)
     out = console()
     results = []
-    from mi_exercise import paths
     from mi_exercise.runner.warm import start_in_process  # one warm worker for all the runs
 
     box = sandbox_for(sandbox, "validate")
-    pool = start_in_process(box, readable=[paths.content_root()]) if box else start_in_process()
-    click.get_current_context().call_on_close(pool.close)
+    import shutil
+    import tempfile
+
+    from mi_exercise.sandbox import content_view
+
+    scratch = Path(tempfile.mkdtemp(prefix="mi-exercise-validate-"))  # solution + override modules
+    pool = start_in_process(box, readable=[*content_view(), scratch]) if box else start_in_process()
+    ctx = click.get_current_context()
+    ctx.call_on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    ctx.call_on_close(pool.close)
     for ex in exercises:
-        v = validate_exercise(ex, device=device, render_page=render_page_markdown, sandbox=box)
+        v = validate_exercise(ex, device=device, render_page=render_page_markdown, sandbox=box, scratch=scratch)
         results.append(v)
         if not as_json:
             table = Table(title=f"{ex.slug}  ({v.seconds:.1f}s)", title_justify="left", show_lines=False)

@@ -68,18 +68,31 @@ def graded_source(exercise: Exercise, override: Path) -> str:
     return compose(exercise.solution_path, override)
 
 
-def run_override(exercise: Exercise, override: Path, *, device: str = "cpu", box=None, **kwargs) -> CheckResult:
-    """Grade solution + override as one learner file (named after the override). `box`
-    (path -> sandbox prefix or None) wraps the worker."""
-    with tempfile.TemporaryDirectory(prefix="mi-exercise-override-") as tmp:
+def sandbox_prefix(sandbox, path: Path) -> list[str] | None:
+    """The sandbox prefix for grading `path` in validate: the content readable (solutions and
+    mutants live there) and the file's own folder; None unsandboxed."""
+    if sandbox is None:
+        return None
+    from mi_exercise.sandbox import content_view
+
+    return sandbox.prefix(readable=[*content_view(), Path(path).parent])
+
+
+def run_override(exercise: Exercise, override: Path, *, device: str = "cpu", sandbox=None,
+                 scratch: Path | None = None, **kwargs) -> CheckResult:
+    """Grade solution + override as one learner file (named after the override), written in
+    `scratch` (a folder a sandboxed warm worker can read) or a new temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="mi-exercise-override-", dir=scratch) as tmp:
         learner = Path(tmp) / override.name
         learner.write_text(graded_source(exercise, override))
-        return run_check(exercise, learner, device=device, sandbox=box(learner) if box else None, **kwargs)
+        return run_check(exercise, learner, device=device, sandbox=sandbox_prefix(sandbox, learner), **kwargs)
 
 
-def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=None, sandbox=None) -> Validation:
+def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=None, sandbox=None,
+                      scratch: Path | None = None) -> Validation:
     """`sandbox` (a mi_exercise.sandbox.Sandbox): run the solution, stub and mutants inside it,
-    with the content root readable (they live there) and nothing else of the user's."""
+    with the content readable (they live there) and nothing else of the user's; overrides are
+    composed in `scratch`."""
     import time
 
     start = time.monotonic()
@@ -106,22 +119,15 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
         v.seconds = time.monotonic() - start
         return v
 
-    def box(path: Path):
-        if sandbox is None:
-            return None
-        from mi_exercise import paths
-
-        return sandbox.prefix(readable=[paths.content_root(), Path(path).parent])
-
-    sol = run_check(exercise, exercise.solution_path, device=device, sandbox=box(exercise.solution_path))
+    sol = run_check(exercise, exercise.solution_path, device=device, sandbox=sandbox_prefix(sandbox, exercise.solution_path))
     sol_ok = sol.passed
     v.trials.append(Trial("solution", exercise.solution_path, sol, sol_ok,
                           f"passes all {len(sol.tests)} tests" if sol_ok else "FAILS: " + _first_failure(sol)))
     candidates = [("stub", exercise.stub_path)] if exercise.stub_path.is_file() else []
     candidates += [("mutant", p) for p in exercise.mutant_paths]
     for kind, path in candidates:
-        r = (run_check(exercise, path, device=device, sandbox=box(path)) if kind == "stub"
-             else run_override(exercise, path, device=device, box=box))
+        r = (run_check(exercise, path, device=device, sandbox=sandbox_prefix(sandbox, path)) if kind == "stub"
+             else run_override(exercise, path, device=device, sandbox=sandbox, scratch=scratch))
         rejected = not r.passed and not r.problem
         note = ("rejected: " + _first_failure(r)) if rejected else (
             "NOT rejected: the grader passes it" if r.passed else "grader problem: " + r.problem.splitlines()[0])

@@ -398,3 +398,25 @@ def test_seccomp_refuses_an_unknown_architecture():
 
     with pytest.raises(s.SeccompUnsupported):
         s.build("riscv64")
+
+
+@needs_sandbox
+def test_graders_stay_hidden_inside_a_readable_folder_unless_asked_for(tmp_path):
+    """A workspace made at the root of a checkout still has no graders/ or .git inside the
+    sandbox; validate, which asks for the content, sees the solutions it runs."""
+    from mi_exercise import paths
+    from mi_exercise.sandbox import content_view, probe
+
+    root = paths.PACKAGE_DIR.parent
+    show = ("import os, sys; g = sys.argv[1]; git = os.path.join(os.path.dirname(g), '.git')\n"
+            "def full(p): return bool(os.listdir(p)) if os.path.isdir(p) else os.path.exists(p) and os.path.getsize(p) > 0\n"
+            "print(len(os.listdir(g)) if os.path.isdir(g) else -1, full(git))")
+
+    def inside(readable):
+        run = subprocess.run([*probe().prefix(readable=readable), sys.executable, "-I", "-c", show, str(paths.graders_dir())],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.split()
+
+    assert inside([root]) == ["0", "False"]
+    assert int(inside(content_view())[0]) > 0

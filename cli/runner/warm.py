@@ -163,6 +163,8 @@ class WarmPool:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env=worker_env(), cwd=tmpdir,
                                 start_new_session=True)  # Ctrl-C is ours to handle, not the zygote's
+        if sandbox is not None:  # what its workers cannot see includes what is hidden by default
+            hidden = sandbox.hidden_for(readable, hidden)
         return cls(path, proc, tmpdir, sandboxed=sandbox is not None, readable=readable, hidden=hidden)
 
     def accepts(self, config: WorkerConfig) -> bool:

@@ -12,7 +12,7 @@ import os
 from mi_exercise.paths import user_dir
 from mi_exercise.sandbox.bwrap import Sandbox, SandboxUnavailable, probe
 
-__all__ = ["Sandbox", "SandboxUnavailable", "choose", "probe", "user_dir", "mode_from_flags", "workspace_view"]
+__all__ = ["Sandbox", "SandboxUnavailable", "choose", "probe", "user_dir", "mode_from_flags", "workspace_view", "content_view"]
 
 # For the project's own test suite and for machines where the sandbox breaks something:
 # MI_EXERCISE_SANDBOX=off makes "auto" commands run unsandboxed (grade still needs --no-sandbox).
@@ -56,3 +56,10 @@ def workspace_view(root, learner_file=None) -> tuple[list, list]:
     if learner_file is not None:
         readable.append(Path(learner_file).resolve().parent)
     return [p for p in readable if p.is_dir()], [root / STATE_DIR]
+
+
+def content_view() -> list:
+    """What validate's sandbox reads: the course content, graders and solutions included."""
+    from mi_exercise import paths
+
+    return [paths.content_root(), paths.graders_dir(), paths.exercises_dir()]

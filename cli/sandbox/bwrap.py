@@ -134,6 +134,14 @@ class Sandbox:
     uid: int = SANDBOX_ID
     extra_env: dict = field(default_factory=dict)
 
+    @staticmethod
+    def hidden_for(readable=(), hidden=()) -> list[Path]:
+        """The folders a sandbox with these `readable` and `hidden` folders covers: `hidden`, and
+        every folder hidden by default that holds none of the readable ones."""
+        shown = [Path(p).resolve() for p in readable]
+        auto = [h for h in always_hidden() if not any(r.is_relative_to(h) for r in shown)]
+        return list(dict.fromkeys([*auto, *(Path(h).resolve() for h in hidden)]))
+
     def prefix(self, readable=(), hidden=(), writable=(), die_with_parent: bool = True) -> list[str]:
         """The command prefix for one sandboxed process. `readable`: folders bound read-only
         (the learner's files); `writable`: folders bound read-write (a zygote's socket folder);
@@ -170,21 +178,22 @@ class Sandbox:
             cmd += ["--bind", str(p), str(p)]
         roots = [*bound, *readable, *writable]
         hidden = [Path(h).resolve() for h in hidden]
-        # The caller's readable folders win over the folders hidden by default (validate shows
-        # the content root); the caller's own hidden folders win over its readable ones (a
-        # workspace's .mi-exercise/), and a readable folder inside one is bound again after.
-        auto = [h for h in always_hidden()
-                if not any(h.is_relative_to(r) or r.is_relative_to(h) for r in readable)]
-        for h in dict.fromkeys([*auto, *hidden]):
+        # A folder hidden by default stays hidden even inside a readable one (a workspace made
+        # at the root of a checkout still has no graders/ or .git), unless the caller asked to
+        # read something inside it (validate reads solutions and mutants in graders/). The
+        # caller's own hidden folders win over its readable ones (a workspace's .mi-exercise/),
+        # and a readable folder inside one is bound again after.
+        for h in self.hidden_for(shown, hidden):
             if not any(h.is_relative_to(r) for r in roots) or any(r.is_relative_to(h) and r != h for r in bound):
                 continue  # not visible anyway, or it holds the interpreter or this package
-            if h.is_dir():
-                cmd += ["--tmpfs", str(h), "--remount-ro", str(h)]
+            if h.is_dir():  # an empty tmpfs, the readable folders inside it bound again, then read-only
+                cmd += ["--tmpfs", str(h)]
+                for p in shown:
+                    if p.is_relative_to(h) and p != h:
+                        cmd += ["--ro-bind", str(p), str(p)]
+                cmd += ["--remount-ro", str(h)]
             elif h.exists():
                 cmd += ["--ro-bind", "/dev/null", str(h)]
-        for p in shown:
-            if any(p.is_relative_to(h) and p != h for h in hidden):
-                cmd += ["--ro-bind", str(p), str(p)]
         for k, v in self.extra_env.items():
             cmd += ["--setenv", k, v]
         cmd += ["--remount-ro", "/"]  # the root bwrap built is a tmpfs: only /tmp (and /var/tmp, /dev/shm) stay writable
@@ -198,8 +207,19 @@ def _hf_cache() -> Path | None:
 
 
 # -- probing, once per machine ---------------------------------------------------------------
+# The settings that decide whether user namespaces may be made: a change makes the probe run again.
+USERNS_SETTINGS = ("/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/unprivileged_userns_clone",
+                   "/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+
+
 def _machine_key(exe: str, version: str) -> str:
-    text = json.dumps([exe, version, os.uname().release, os.geteuid(), sys.executable, seccomp.machine(), 2])
+    settings = []
+    for path in USERNS_SETTINGS:
+        try:
+            settings.append(Path(path).read_text().strip())
+        except OSError:
+            settings.append(None)
+    text = json.dumps([exe, version, os.uname().release, os.geteuid(), sys.executable, seccomp.machine(), settings, 2])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
