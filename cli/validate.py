@@ -28,6 +28,7 @@ from mi_exercise.runner.check import CheckResult, run_check
 
 KINDS = ("solution", "stub", "mutant", "alternative")
 HIDDEN_MESSAGE = "hidden test: details are not shown"  # what `grade` gives a learner for a hidden test
+IMPORT_FAILED = "your file could not be imported"  # how the runner starts the message of such a test
 
 
 # -- overrides ------------------------------------------------------------------------------
@@ -170,6 +171,11 @@ def judge(exercise: Exercise, kind: str, path: Path, result: CheckResult) -> Tri
     trial.ok = not result.passed
     if not trial.ok:
         trial.verdict = f"NOT rejected: the grader passes all {total} {tests}"
+        return trial
+    if kind == "mutant" and all(c.message.startswith(IMPORT_FAILED) for c in trial.caught_by):
+        # rejected only because solution + override does not import: that proves nothing about the grader
+        trial.ok = False
+        trial.verdict = "BROKEN: solution + this override cannot be imported"
         return trial
     trial.verdict = f"rejected by {n} of {total} {tests}"
     seen = [c for c in trial.caught_by if c.visibility == "visible"]

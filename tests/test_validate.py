@@ -208,6 +208,15 @@ def test_a_mutant_the_grader_misses_fails_with_details(tiny):
     assert "triple.py" not in result.stdout  # what holds is not detailed
 
 
+def test_a_mutant_that_does_not_import_is_broken_not_rejected(tiny):
+    gr = tiny / "graders" / "foundations" / "tiny-counter"
+    (gr / "mutants" / "typo.py").write_text('"""Counter.step assigned from a misspelt name."""\n\n\nCounter.step = stepp\n')
+    result = validate(tiny)
+    assert result.returncode == 1
+    assert "FAIL mutant typo.py: BROKEN: solution + this override cannot be imported" in result.stdout
+    assert "NameError: name 'stepp' is not defined" in result.stdout
+
+
 def test_a_correct_alternative_the_grader_rejects_fails_validation(tiny):
     gr = tiny / "graders" / "foundations" / "tiny-counter"
     (gr / "alternatives").mkdir()
