@@ -32,12 +32,12 @@ def softmax_backward(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
 
 def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     log_probs = torch.log_softmax(logits, dim=-1)
-    return -log_probs[torch.arange(logits.shape[0]), targets].mean()
+    return -log_probs[torch.arange(logits.shape[0], device=logits.device), targets].mean()
 
 
 def cross_entropy_backward(logits: torch.Tensor, targets: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
     grad = torch.softmax(logits, dim=-1).scatter_add(
-        -1, targets[:, None], -torch.ones(logits.shape[0], 1, dtype=logits.dtype))
+        -1, targets[:, None], -torch.ones(logits.shape[0], 1, dtype=logits.dtype, device=logits.device))
     return grad * (grad_out / logits.shape[0])
 
 
