@@ -199,6 +199,10 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
         v.problems.append(f"only {len(exercise.mutant_paths)} mutant(s) in {exercise.grader_dir / 'mutants'}; at least 3 are needed")
     if not exercise.hints:
         v.problems.append("no hints in exercise.toml")
+    for path in [*exercise.mutant_paths, *alternative_paths(exercise)]:
+        if not described_change(path):
+            what = "the mistake" if path.parent.name == "mutants" else "how it differs"
+            v.problems.append(f"{path.parent.name}/{path.name} has no docstring whose first line says {what}")
     if render_page is not None and exercise.page_path.is_file():
         try:
             render_page(exercise)

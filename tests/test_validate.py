@@ -208,6 +208,14 @@ def test_a_mutant_the_grader_misses_fails_with_details(tiny):
     assert "triple.py" not in result.stdout  # what holds is not detailed
 
 
+def test_a_mutant_must_name_its_mistake(tiny):
+    gr = tiny / "graders" / "foundations" / "tiny-counter"
+    (gr / "mutants" / "triple.py").write_text("def double(x: int) -> int:\n    return 3 * x\n")
+    result = validate(tiny)
+    assert result.returncode == 1
+    assert "problem: mutants/triple.py has no docstring whose first line says the mistake" in result.stdout
+
+
 def test_a_mutant_that_does_not_import_is_broken_not_rejected(tiny):
     gr = tiny / "graders" / "foundations" / "tiny-counter"
     (gr / "mutants" / "typo.py").write_text('"""Counter.step assigned from a misspelt name."""\n\n\nCounter.step = stepp\n')
