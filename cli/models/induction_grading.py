@@ -2,8 +2,8 @@
 GPT-2 small on the trusted side (from the local Hugging Face cache only), GPT-2 small in the
 worker (through the `load_gpt2` the learner's file imports from the stub), and seeded tokens.
 
-Without GPT-2's weights a test asks pytest to skip, so the check reports it "not run" with the
-GPT-2 chapter's instructions for fetching the weights once.
+Without GPT-2's weights on this machine a test asks pytest to skip, so the check reports it "not
+run" (not counted) with the GPT-2 chapter's instructions for fetching the weights once.
 """
 
 from __future__ import annotations
@@ -34,15 +34,19 @@ def trusted_gpt2_or_skip():
 
 
 def learner_gpt2_or_skip(submission, device: str, slug: str):
-    """GPT-2 small loaded in the worker by the `load_gpt2` your file imports (a handle to it)."""
+    """GPT-2 small loaded in the worker by the `load_gpt2` your file imports (a handle to it).
+
+    Called after trusted_gpt2_or_skip, so the weights are on this machine: what goes wrong here
+    is the learner's file's doing (or the sandbox's view of the cache), and a skip would count as
+    "not run", which passes. So it fails, saying why."""
     if not submission.has("load_gpt2"):
-        pytest.skip("--model gpt2: your file does not import load_gpt2, so the worker cannot load GPT-2 small for "
+        raise AssertionError("--model gpt2: your file does not import load_gpt2, so the worker cannot load GPT-2 small for "
                     "this test. Put the stub's import line back: from mi_exercise.models.induction import "
                     f"load_gpt2, ... (see the stub of {slug})")
     try:
         return submission.load_gpt2(device)
     except LearnerError as exc:
-        pytest.skip(f"--model gpt2: the worker could not load GPT-2 small ({exc.message.splitlines()[0][:400]}); "
+        raise AssertionError(f"--model gpt2: the worker could not load GPT-2 small ({exc.message.splitlines()[0][:400]}); "
                     "with --sandbox the worker may not see the Hugging Face cache")
 
 

@@ -32,11 +32,22 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return bool(self.tests) and not self.problem and all(t.outcome is Outcome.PASSED for t in self.tests)
+        """Every test that ran passed (at least one did); a test the grader did not run for a
+        reason of this machine (Outcome.NOT_RUN) is neither a pass nor a failure."""
+        return (self.n_passed > 0 and not self.problem
+                and all(t.outcome in (Outcome.PASSED, Outcome.NOT_RUN) for t in self.tests))
 
     @property
     def n_passed(self) -> int:
         return sum(t.outcome is Outcome.PASSED for t in self.tests)
+
+    @property
+    def not_run(self) -> list:
+        return [t for t in self.tests if t.outcome is Outcome.NOT_RUN]
+
+    @property
+    def n_ran(self) -> int:
+        return len(self.tests) - len(self.not_run)
 
     @property
     def points(self) -> float:
@@ -44,7 +55,8 @@ class CheckResult:
 
     @property
     def max_points(self) -> float:
-        return sum(t.max_points for t in self.tests)
+        """Out of the tests that ran: a test not run counts neither for nor against."""
+        return sum(t.max_points for t in self.tests if t.outcome is not Outcome.NOT_RUN)
 
     @property
     def status(self) -> str:
@@ -56,6 +68,7 @@ class CheckResult:
         return {
             "slug": self.slug, "status": self.status, "passed": self.passed, "device": self.device,
             "learner_file": self.learner_file, "tests_passed": self.n_passed, "tests_total": len(self.tests),
+            "tests_not_run": len(self.not_run),
             "points": self.points, "max_points": self.max_points, "seconds": round(self.seconds, 3),
             "started_at": self.started_at, "problem": self.problem,
             "tests": [t.to_dict() for t in self.tests],

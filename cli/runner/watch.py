@@ -69,7 +69,9 @@ def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: 
     head.append(f": {ex.title}")
     if r is not None:
         ok = r.passed
-        head.append(f"   {r.n_passed}/{len(r.tests)} passed", style="bold green" if ok else "bold red")
+        head.append(f"   {r.n_passed}/{r.n_ran} passed", style="bold green" if ok else "bold red")
+        if r.not_run:
+            head.append(f"   {len(r.not_run)} not run", style="dim")
         head.append(f"   {r.seconds:.2f}s   check #{state.checks}", style="dim")
     lines.append(head)
     if state.error:
@@ -81,7 +83,7 @@ def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: 
         for t in r.tests:
             row.append(f"{t.outcome.symbol} {t.name}  ", style=STYLE[t.outcome])
         lines.append(row)
-        first = next((t for t in r.tests if t.outcome is not Outcome.PASSED), None)
+        first = next((t for t in r.tests if t.outcome not in (Outcome.PASSED, Outcome.NOT_RUN)), None)
         if first is not None:
             lines.append(Text(f"  first failure: {first.name} ({first.outcome.value})", style="bold " + STYLE[first.outcome]))
             msg = (first.message or "").splitlines()
