@@ -75,6 +75,16 @@ class CheckResult:
         }
 
 
+def read_learner_source(path: Path):
+    """The learner's file as text, for graders' source rules; None when it cannot be read."""
+    from mi_exercise.feedback.source_rules import LearnerSource  # no torch: read before the spawn
+
+    try:
+        return LearnerSource(path, path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+
+
 def resolve_device(requested: str, exercise: Exercise) -> str:
     """'auto' is resolved by the worker (it has torch loaded); an exercise may pin the CPU."""
     if exercise.device == "cpu":
@@ -104,12 +114,14 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
 
         spawner = spawner_for(learner_file)
     submission = Submission(config, clock, spawner)
+    source = read_learner_source(learner_file)  # before the worker runs: its code cannot rewrite it first
     submission.start()  # first, so the worker's torch import overlaps ours
     import pytest
 
     from mi_exercise.runner.plugin import GradingPlugin
 
-    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path, options)
+    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path, options,
+                           learner_source=source)
     grader_files = [str(p) for p in exercise.grader_files]
     result = CheckResult(slug=exercise.slug, learner_file=str(learner_file), device=config.device,
                          started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -67,13 +67,14 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
 
 class GradingPlugin:
     def __init__(self, exercise, submission: Submission, clock: Clock, reference_path: Path,
-                 options: dict | None = None):
+                 options: dict | None = None, learner_source=None):
         # underscore names: pytest reads every public attribute of a plugin as a possible fixture
         self._exercise = exercise
         self._submission = submission
         self._clock = clock
         self._reference_path = reference_path
         self._options = dict(options or {})
+        self._learner_source = learner_source  # grading.LearnerSource, read before the worker started
         self.results: list[TestResult] = []
         self.collect_errors: list[str] = []
 
@@ -94,6 +95,14 @@ class GradingPlugin:
     def options(self) -> dict:
         """Grading options from the command line: {"full": bool, "model": "gpt2" | None}."""
         return self._options
+
+    @pytest.fixture
+    def learner_source(self):
+        """The learner's file as the trusted side read it (never imported here): for graders
+        that check a stated rule ("no torch.linalg.qr") with mi_exercise.grading.forbid_calls."""
+        if self._learner_source is None:
+            pytest.fail("the learner's source was not read for this check", pytrace=False)
+        return self._learner_source
 
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):
