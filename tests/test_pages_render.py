@@ -58,3 +58,13 @@ def test_functions_to_write_leave_out_the_given_classes(site):
         for item in parse_stub(ex.stub_path).items:
             listed = re.search(rf"\b(class|def) {re.escape(item.name)}\b", section) is not None
             assert listed == item.to_write, (ex.slug, item.name, item.to_write)
+
+
+def test_heatmap_cells_show_their_values_when_they_fit():
+    from mi_exercise.site_builder.pictures import MIN_LABELLED_CELL, heatmap_svg
+
+    small = heatmap_svg({"data": [[0.53, -0.06], [1.8, float("nan")]], "title": "ablation"})
+    values = re.findall(r'<text class="cell-value"[^>]*>([^<]*)</text>', small)
+    assert values == ["0.53", "-0.06", "1.80", "NaN"]
+    big = heatmap_svg({"data": [[0.0] * 60 for _ in range(60)]})  # 8 px cells: hover only
+    assert 480 // 60 < MIN_LABELLED_CELL and "cell-value" not in big and "<title>[0, 0] = 0</title>" in big

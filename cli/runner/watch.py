@@ -171,8 +171,8 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
                 if live is None:
                     show()  # the passing verdict stays in the log
                 state.exercise, state.result = nxt, None
-                state.note = (f"✓ {ex.slug} passed. Next: {nxt.slug} ({nxt.title}): "
-                              f"edit {files[nxt.slug].relative_to(ws.root)}")
+                state.note = (f"✓ {ex.slug} passed. Next: {nxt.slug} ({nxt.title}): now watching "
+                              f"{files[nxt.slug].relative_to(ws.root)}, edit it and save")
             show()
 
         check(first)

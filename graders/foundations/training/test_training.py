@@ -202,6 +202,13 @@ def test_train_mlp_digits(submission):
         fail(f"predict(trained model, X_test [{len(X_test)}, 64]) should return int64 [{len(X_test)}]")
     acc = (pred.to(torch.int64) == y_test).double().mean().item()
     if acc < ACCURACY_NEEDED:
+        logits = model(X_test)
+        if isinstance(logits, torch.Tensor) and logits.is_floating_point() and not torch.isfinite(logits).all():
+            rows = int((~torch.isfinite(logits)).any(dim=-1).sum())
+            fail(f"the trained model's logits are NaN or infinite for {rows} of the {len(y_test)} held-out digits, so "
+                 f"its accuracy ({acc:.1%}) means nothing: argmax of NaN is arbitrary. Some pixels have standard "
+                 "deviation 0 in the training set (they are always 0), so standardising divides by 0: use std + 1e-6 "
+                 "(or clamp it); a learning rate that is too large can also blow the weights up")
         train_pred = submission.predict(model, X_train)
         train_acc = (train_pred.to(torch.int64) == y_train).double().mean().item() \
             if isinstance(train_pred, torch.Tensor) and train_pred.shape == y_train.shape else float("nan")
