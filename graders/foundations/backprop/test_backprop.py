@@ -7,6 +7,7 @@ non-contiguous views, float64, and logits large enough to overflow a naive softm
 chain-rule engine (class Value) is driven through the proxy: its objects stay in the worker.
 """
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -198,6 +199,7 @@ def value_grad(v, label):
     return g
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_ops(submission, device):
     """Each operation alone, followed by .sum() (or as the loss), through Value.backward()."""
     x, w, b = randn(300, 3, 4), randn(301, 4, 2), randn(302, 4)
@@ -224,6 +226,7 @@ def test_value_ops(submission, device):
             assert_close(value_grad(v, f"input {k} of {label}"), e, name=f"{label}: grad of input {k}", device=device)
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_mlp(submission, device):
     """A two-layer classifier: loss = cross_entropy(tanh(x @ W1 + b1) @ W2 + b2, y)."""
     for seed, (n, d, h, c) in enumerate([(8, 5, 7, 3), (1, 4, 6, 2)]):
@@ -244,6 +247,7 @@ def test_value_mlp(submission, device):
             assert_close(value_grad(v, name), e, name=f"{label}: grad of {name}", device=device)
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_shared_nodes(submission, device):
     """Nodes used more than once: their gradients from every use must add up, each exactly once."""
     x, w = randn(500, 3, 4), randn(501, 4)
@@ -267,6 +271,7 @@ def test_value_shared_nodes(submission, device):
         assert_close(got, e, name=f"shared-node loss: grad of {name}", device=device)
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_gradients_are_separate_tensors(submission, device):
     """add_backward (through unbroadcast) may hand back grad_out itself for both inputs: then two
     nodes' .grad are one tensor, and accumulating in place (`parent.grad += g`) changes both."""

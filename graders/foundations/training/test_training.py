@@ -10,6 +10,7 @@ held-out part whose labels never leave the trusted side.
 
 import functools
 
+import pytest
 import torch
 
 from mi_exercise.grading import assert_close, fail
@@ -89,6 +90,7 @@ def test_linear_regression_closed_form(submission, device):
         assert_close(b, b_ref, name=f"{name}: b (the intercept)", device=device, **tol)
 
 
+@pytest.mark.uses(linear_regression_step="test_linear_regression_step")
 def test_fit_linear_regression_steps(submission, reference, device):
     """A few steps must follow gradient descent from w = 0, b = 0 exactly."""
     for label, (X, y), lr, steps in [("X [40, 3]", regression_data(40, 40, 3), 0.1, 3),
@@ -106,6 +108,7 @@ def test_fit_linear_regression_steps(submission, reference, device):
         assert_close(b, b_ref, name=f"{name}: b", device=device)
 
 
+@pytest.mark.uses(linear_regression_step="test_linear_regression_step")
 def test_fit_linear_regression_converges(submission, device):
     """Run long enough, gradient descent reaches the closed form (the loss is convex)."""
     for label, (X, y), lr, steps in [("X [200, 3]", regression_data(50, 200, 3), 0.1, 300),
@@ -192,6 +195,7 @@ def digits_split():
     return X[train], y[train], X[test], y[test]
 
 
+@pytest.mark.uses(predict="test_predict")
 def test_train_mlp_digits(submission):
     X_train, y_train, X_test, y_test = digits_split()
     model = submission.train_mlp(X_train, y_train, 0)

@@ -131,6 +131,7 @@ def test_matches_transformerlens_detector(submission, trusted, device):
                          "vs TransformerLens's detect_head('induction_head') score", device=device, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.uses(induction_scores_from_pattern="test_induction_scores_from_pattern")
 def test_induction_scores_with_hooks(submission, reference, trusted, device):
     model = submission.load_induction_model(device)
     for seq_len, batch, seed in [(8, 1, 3), (20, 3, 4)]:
@@ -185,6 +186,7 @@ def test_find_induction_heads(submission, reference, trusted, device):
         fail(f"find_induction_heads(the shipped model's scores, 0.4) returned {got}; its induction heads are {known}")
 
 
+@pytest.mark.uses(induction_scores_from_pattern="test_induction_scores_from_pattern", induction_scores="test_induction_scores_with_hooks", find_induction_heads="test_find_induction_heads")
 def test_known_heads_of_a_trained_model(submission, reference, trusted, device, options):
     """End to end on a trained model: your scores from its cached patterns and through hooks in the
     worker equal the reference's, and find_induction_heads(scores, 0.4) names its known induction
