@@ -50,7 +50,7 @@ class Validation:
 
 def _first_failure(result: CheckResult, width: int = 160) -> str:
     for t in result.tests:
-        if t.outcome.value != "passed":
+        if t.outcome.value not in ("passed", "not run"):
             text = f"{t.name}: {t.message.splitlines()[0] if t.message else t.outcome.value}"
             return text if len(text) <= width else text[: width - 3] + "..."
     return result.problem.splitlines()[0] if result.problem else ""

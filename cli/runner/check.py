@@ -107,6 +107,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         preload=exercise.needs,
         output_kb=limits.output_kb,
         sandbox=sandbox,
+        threads=limits.threads,
     )
     clock = Clock(test_seconds=limits.test_seconds, check_seconds=limits.check_seconds)
     if spawner is None and not sandbox:

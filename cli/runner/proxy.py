@@ -50,6 +50,7 @@ class WorkerConfig:
     preload: tuple[str, ...] = ()
     output_kb: int = 64
     sandbox: list[str] | None = None  # a command prefix (bwrap ...) that wraps the worker
+    threads: int | None = None  # torch.set_num_threads in the worker (exercise.toml [limits] threads)
 
 
 class WorkerProcess:
@@ -78,6 +79,7 @@ class WorkerProcess:
             "device": config.device,
             "memory_mb": config.memory_mb,
             "preload": list(config.preload),
+            "threads": config.threads,
         }).encode())
 
     def _launch(self, req_r: int, resp_w: int):
