@@ -46,15 +46,20 @@ def main() -> None:
                 variant = dataclasses.replace(ex, limits=dataclasses.replace(ex.limits, threads=threads))
                 load = loadavg()
                 r = run_check(variant, ex.solution_path, device="cpu")
-                assert r.passed, (slug, label, [(t.name, t.outcome.value, t.message[:200]) for t in r.tests])
-                runs[label].append({"seconds": round(r.seconds, 3), "loadavg_before": load,
-                                    "tests": {t.name: round(t.seconds, 3) for t in r.tests}})
-                print(f"{slug:<16} threads={label:<8} rep {rep}: {r.seconds:6.2f} s (load {load[0]})", flush=True)
+                # a test that ran out of time is recorded, not hidden: that is what threads can cost
+                failed = {t.name: t.outcome.value for t in r.tests if t.outcome.value != "passed"}
+                runs[label].append({"seconds": round(r.seconds, 3), "loadavg_before": load, "passed": r.passed,
+                                    "not_passed": failed, "tests": {t.name: round(t.seconds, 3) for t in r.tests}})
+                print(f"{slug:<16} threads={label:<8} rep {rep}: {r.seconds:6.2f} s (load {load[0]})"
+                      + (f"  NOT PASSED: {failed}" if failed else ""), flush=True)
         slowest = max(runs["default"][0]["tests"], key=runs["default"][0]["tests"].get)
         summary = {label: {"check_median_s": statistics.median(x["seconds"] for x in rs),
-                           f"{slowest}_median_s": statistics.median(x["tests"][slowest] for x in rs)}
+                           f"{slowest}_median_s": statistics.median(x["tests"][slowest] for x in rs),
+                           "passed": f"{sum(x['passed'] for x in rs)}/{len(rs)}"}
                    for label, rs in runs.items()}
         results["exercises"][slug] = {"slowest_test": slowest, "summary": summary, "runs": runs}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")  # after each exercise: a long run keeps its part
     results["machine"]["loadavg_at_end"] = loadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
