@@ -58,3 +58,32 @@ def test_progress_shows_the_latest_attempt_beside_the_best(cli, workspace):
     assert row["latest_status"] == "failed" and row["latest_tests_passed"] == 0
     line = next(l for l in cli("progress", cwd=workspace).stdout.splitlines() if "tensor-basics" in l and "attempt" in l)
     assert f"best {row['tests_total']}/{row['tests_total']} tests" in line and f"latest: 0/{row['tests_total']} failed" in line
+
+
+def test_on_a_terminal_it_asks_first(workspace):
+    """Through a pseudo-terminal (util-linux `script`): no is not recorded; yes shows it highlighted."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    if shutil.which("script") is None:
+        pytest.skip("util-linux `script` is not installed")
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    command = f"{sys.executable} -m mi_exercise solution tensor-basics"
+
+    def on_tty(answer: str):
+        return subprocess.run(["script", "-qec", command, "/dev/null"], cwd=workspace, env=env, input=answer,
+                              capture_output=True, text=True, timeout=120)
+
+    no = on_tty("n\n")
+    assert no.returncode == 1 and "Show the whole reference solution?" in no.stdout and "Aborted" in no.stdout
+    from mi_exercise.progress.store import ProgressStore
+
+    store = ProgressStore(workspace / ".mi-exercise" / "progress.db")
+    assert store.solution_seen("tensor-basics") is None
+    yes = on_tty("y\n")
+    assert yes.returncode == 0 and "Reference solution for tensor-basics" in yes.stdout and "\x1b[" in yes.stdout
+    assert store.solution_seen("tensor-basics") == "before passing"
