@@ -24,13 +24,16 @@ def fail(message: str) -> None:
     raise GradingFailure(message)
 
 
-def forbid_calls(source: LearnerSource, forbidden, *, methods=(), allowed=(), keywords=(), rule: str) -> None:
+def forbid_calls(source: LearnerSource, forbidden, *, methods=(), allowed=(), keywords=(), within=(),
+                 rule: str) -> None:
     """Fail, naming each use and its line, when the learner's file (or a module it imports from
     its own folder) uses a forbidden dotted path or anything under it, or one of `methods` as a
     method (`x.qr()`). Aliases, from-imports, getattr with a literal and __import__ are resolved
     (see feedback/source_rules.py); what reading cannot resolve (eval, a computed getattr on such
-    a module) breaks the rule too, since it could not be checked."""
-    uses = find_uses(source.text, forbidden, methods=methods, allowed=allowed, keywords=keywords, path=source.path)
+    a module) breaks the rule too, since it could not be checked. `within`: only these functions
+    (and the file's own helpers they call) are held to the rule."""
+    uses = find_uses(source.text, forbidden, methods=methods, allowed=allowed, keywords=keywords, within=within,
+                     path=source.path)
     if uses:
         shown = "\n".join(f"  {u}" for u in uses[:6]) + (f"\n  ... and {len(uses) - 6} more" if len(uses) > 6 else "")
         fail(f"{rule}; your file uses:\n{shown}")

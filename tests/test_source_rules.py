@@ -67,9 +67,20 @@ def test_a_forbidden_prefix_covers_everything_under_it():
     assert str(uses[1]) == "`autograd.grad` (that is torch.autograd.grad) at line 2"
 
 
+def test_within_holds_only_the_named_functions_and_their_helpers_to_the_rule():
+    src = ("import torch\nfrom torch.linalg import qr\n\ndef project(a):\n    return qr(a)[0]\n\n"
+           "def _orth(a):\n    return torch.linalg.qr(a)[0]\n\ndef gram_schmidt(a):\n    return _orth(a)\n")
+    assert [u.line for u in find_uses(src, QR, within=["gram_schmidt"])] == [8]  # via its helper, not project
+    assert find_uses(src.replace("return _orth(a)", "return a"), QR, within=["gram_schmidt"]) == []
+    assert [u.line for u in find_uses("import torch\ngram_schmidt = torch.linalg.qr\n", QR, within=["gram_schmidt"])] == [2]
+
+
 def test_method_call_sites_say_whether_they_are_in_a_loop():
     src = "out = model.run_with_hooks(t)\nfor l in range(3):\n    model.run_with_hooks(t)\n[getattr(m, 'run_with_hooks')(t) for _ in x]"
     assert [(s.line, s.in_loop) for s in method_call_sites(src, "run_with_hooks")] == [(1, False), (3, True), (4, True)]
+    # within: the last definition wins (a mutant or alternative composed after the solution)
+    two = "def f(m):\n    return m.run_with_hooks(1)\n\ndef f(m):\n    return [m.run_with_hooks(i) for i in x]\n"
+    assert [(s.line, s.in_loop) for s in method_call_sites(two, "run_with_hooks", within=["f"])] == [(5, True)]
 
 
 RULE_BREAKERS = [

@@ -187,11 +187,22 @@ class _Resolver(ast.NodeVisitor):
                 self._use(a.name, node)
 
 
-def find_uses(source: str, forbidden, *, methods=(), allowed=(), keywords=(), path: Path | None = None,
+def _visit_within(r: "_Resolver", tree, within) -> None:
+    """Visit the named top-level functions/classes and, transitively, the file's own functions
+    and classes they refer to by name (a helper that makes the forbidden call for them). A name
+    that is not a def of the file (an assignment, an import) falls back to the whole file."""
+    roots = _reached_defs(tree, within)
+    for node in roots if roots is not None else [tree]:
+        r.visit(node)
+
+
+def find_uses(source: str, forbidden, *, methods=(), allowed=(), keywords=(), within=(), path: Path | None = None,
               _seen: set | None = None) -> list[Use]:
     """Every place in `source` that uses a forbidden dotted path, unless it is under an `allowed`
     one (forbid torch.nn, allow torch.nn.functional); an attribute in `methods` on anything
-    (`x.qr()`, `x.requires_grad = True`); a keyword in `keywords` given a true value.
+    (`x.qr()`, `x.requires_grad = True`); a keyword in `keywords` given a true value. With
+    `within` (function names), only those functions and the file's functions they use count:
+    a rule stated for gram_schmidt leaves the other functions free.
 
     `path` (the learner's file) lets modules imported from its own folder be read too. A file
     that does not parse has no uses here: the worker's import reports its syntax error."""
@@ -203,8 +214,11 @@ def find_uses(source: str, forbidden, *, methods=(), allowed=(), keywords=(), pa
     r = _Resolver(source, forbidden, frozenset(methods), tuple(allowed), frozenset(keywords))
     r.bind_imports(tree)
     r.bind_assignments(tree)
-    r.visit(tree)
-    uses = list(r.uses)
+    if within:
+        _visit_within(r, tree, within)
+    else:
+        r.visit(tree)
+    uses = list(dict.fromkeys(r.uses))  # a helper reached twice is reported once
     if path is not None:
         seen = _seen if _seen is not None else {Path(path).resolve()}
         for name in sorted(r.local_imports):
@@ -225,12 +239,33 @@ class CallSite:
     in_loop: bool  # inside a for/while loop or a comprehension: may run more than once
 
 
-def method_call_sites(source: str, method: str) -> list[CallSite]:
-    """Every call `<anything>.method(...)` (or of a name bound to one) in the source."""
+def _reached_defs(tree, within) -> list:
+    """The top-level defs named in `within` (the last of each name: later definitions win) and
+    the file's defs they refer to by name, transitively; None when a name is not a def."""
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    todo, done, out = list(within), set(), []
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        if name not in defs:
+            return None
+        out.append(defs[name])
+        todo += [n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name) and n.id in defs]
+    return out
+
+
+def method_call_sites(source: str, method: str, within=()) -> list[CallSite]:
+    """Every call `<anything>.method(...)` in the source (with `within`: in those functions and
+    the file's helpers they use, as find_uses)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
+    roots = _reached_defs(tree, within) if within else None
+    if roots is not None:
+        tree = ast.Module(body=sorted(roots, key=lambda n: n.lineno), type_ignores=[])
     sites: list[CallSite] = []
     loops = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 

@@ -260,7 +260,7 @@ def test_samplers_use_their_own_generator_and_the_inverse_cdf(learner_source):
     forbid_calls(learner_source, ["torch.manual_seed", "torch.seed", "torch.random", "torch.default_generator",
                                   "torch.multinomial", "torch.Tensor.multinomial", "torch.distributions",
                                   "numpy.random", "random"],
-                 methods=["multinomial"],
+                 methods=["multinomial"], within=["sample_categorical", "sample_gaussian"],
                  rule="the samplers must draw only from a torch.Generator built from the seed, and sample_categorical "
                       "by inverse-CDF sampling (uniform draws and the cumulative distribution): no global seeding, "
-                      "no other random source, no torch.multinomial")
+                      "no other random source (torch.distributions samples from the global one), no torch.multinomial")

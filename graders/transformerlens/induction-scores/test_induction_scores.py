@@ -159,15 +159,15 @@ def test_one_run_with_hooks_call(learner_source):
     """The page asks for one run_with_hooks call with a hook on every layer: read from the source on
     the trusted side (a cache or a run per layer would pass every value test)."""
     forbid_calls(learner_source, ["transformer_lens.ActivationCache"],
-                 methods=["run_with_cache", "add_hook", "add_perma_hook", "hooks"],
+                 methods=["run_with_cache", "add_hook", "add_perma_hook", "hooks"], within=["induction_scores"],
                  rule="induction_scores must get the patterns from one run_with_hooks call with a recording hook "
                       "(no run_with_cache, model.hooks() or add_hook)")
-    sites = method_call_sites(learner_source.text, "run_with_hooks")
+    sites = method_call_sites(learner_source.text, "run_with_hooks", within=["induction_scores"])
     if len(sites) != 1 or sites[0].in_loop:
         where = ", ".join(f"line {c.line}" + (" (in a loop)" if c.in_loop else "") for c in sites) or "none"
-        fail("induction_scores must call model.run_with_hooks exactly once, outside any loop, with one hook (a name "
-             "filter such as lambda name: name.endswith('hook_pattern')) that covers every layer; "
-             f"calls of run_with_hooks in your file: {where}")
+        fail("induction_scores must call model.run_with_hooks exactly once, outside any loop, with hooks that cover "
+             "every layer (a name filter such as lambda name: name.endswith('hook_pattern'), or one hook per layer); "
+             f"calls of run_with_hooks in induction_scores and its helpers: {where}")
 
 
 def test_find_induction_heads(submission, reference, trusted, device):
