@@ -307,6 +307,33 @@ def hint_cmd(slug: str, workspace_dir: str | None) -> None:
     out.print(f"[bold]Hint {level + 1}/{len(ex.hints)}:[/bold] {escape(ex.hints[level])}")
 
 
+@main.command("solution")
+@click.argument("slug")
+@click.option("-y", "--yes", is_flag=True, help="Before a pass: show it without asking (for scripts).")
+@workspace_option
+def solution_cmd(slug: str, yes: bool, workspace_dir: str | None) -> None:
+    """Show the reference solution for SLUG: at once after you pass it; before that only when you
+    confirm (or pass --yes), and `progress` then says you saw it before passing."""
+    from mi_exercise.feedback.solution import SolutionUnavailable, reference_solution, render_solution
+
+    catalog = get_catalog()
+    ws = get_workspace(workspace_dir)
+    ex = get_exercise(catalog, slug)
+    try:
+        text = reference_solution(ex)
+    except SolutionUnavailable as exc:
+        raise ConfigError(str(exc)) from None
+    passed = bool((ws.progress.summary().get(slug) or {}).get("passed"))
+    if not passed and not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"you have not passed {slug} yet; refusing to show its solution without confirmation "
+                              "(pass --yes). It is recorded in your progress like a hint.")
+        click.confirm(f"You have not passed {slug} yet. Show the whole reference solution? "
+                      "(recorded in your progress, like a hint)", abort=True)
+    ws.progress.record_solution_view(slug, before_pass=not passed)
+    render_solution(console(), ex, text)
+
+
 @main.command("progress")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--history", default=10, show_default=True, help="How many recent attempts to show.")

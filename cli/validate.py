@@ -161,7 +161,7 @@ class Validation:
 # -- judging one trial --------------------------------------------------------------------
 def _catches(exercise: Exercise, result: CheckResult) -> list[Catch]:
     return [Catch(t.name, t.outcome.value, exercise.visibility_for(t.name), t.message or t.outcome.value)
-            for t in result.tests if t.outcome.value != "passed"]
+            for t in result.tests if t.outcome.value not in ("passed", "not run")]  # not run: no catch
 
 
 def _first_line(text: str) -> str:

@@ -156,7 +156,7 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
         assert score[name] == 0, name
     for name in ("corrupt", "zip-slip"):
         assert status[name] == "error" and recs[name]["error"], name
-        assert all(t["outcome"] == "not run" and not t["passed"] for t in recs[name]["exercises"][0]["tests"])
+        assert all(t["outcome"] == "no result" and not t["passed"] for t in recs[name]["exercises"][0]["tests"])
     assert "not a readable zip" in recs["corrupt"]["error"]
     assert "unsafe path" in recs["zip-slip"]["error"]
     assert not (tmp_path / "escaped.py").exists()

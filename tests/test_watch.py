@@ -109,7 +109,8 @@ def test_watch_rechecks_on_save_survives_bad_code_and_moves_on(two_exercise_env,
         (ws / LEARNER).write_text(solution_text("foundations", "tensor-basics"))
         m = w.until(r"(\d+)/(\d+) passed .*check #5")
         assert m.group(1) == m.group(2) == str(total)
-        w.until(r"Next: tensor-again")
+        w.until(r"Next: tensor-again .*now watching 00-foundations/tensor_again\.py")
+        w.until(r"^watching 00-foundations/tensor_again\.py and the workspace")  # the footer names the new file
 
         # Saving the next exercise's file checks it.
         (ws / "00-foundations" / "tensor_again.py").write_text(wrong)

@@ -23,7 +23,7 @@ EXERCISE_KEYS = {
     "slug", "title", "chapter", "order", "summary", "prerequisites", "hints", "limits",
     "points", "device", "needs", "visibility",
 }
-LIMIT_KEYS = {"test_seconds", "check_seconds", "memory_mb", "output_kb"}
+LIMIT_KEYS = {"test_seconds", "check_seconds", "memory_mb", "output_kb", "threads"}
 KNOWN_NEEDS = {"transformer_lens"}
 
 
@@ -107,6 +107,8 @@ def _load_exercise(path: Path, chapter_ids: set[str], root: Path) -> Exercise:
     for key, value in limits_raw.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise CatalogError(path, f"limits.{key}", f"must be a positive number, not {value!r}")
+    if "threads" in limits_raw and not isinstance(limits_raw["threads"], int):
+        raise CatalogError(path, "limits.threads", f"must be a whole number of threads, not {limits_raw['threads']!r}")
     points = _expect(path, data, "points", dict, required=False) or {}
     for key, value in points.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -129,7 +131,7 @@ def _load_exercise(path: Path, chapter_ids: set[str], root: Path) -> Exercise:
         summary=_expect(path, data, "summary", str, required=False) or "",
         prerequisites=tuple(prereqs),
         hints=tuple(hints),
-        limits=Limits(**{k: (int(v) if k in ("memory_mb", "output_kb") else float(v)) for k, v in limits_raw.items()}),
+        limits=Limits(**{k: (int(v) if k in ("memory_mb", "output_kb", "threads") else float(v)) for k, v in limits_raw.items()}),
         points={k: float(v) for k, v in points.items()},
         device=device,
         needs=tuple(needs),

@@ -28,6 +28,7 @@ class Limits:
     check_seconds: float = 120.0  # wall time for the whole check of one exercise
     memory_mb: int = 4096  # address-space limit of the worker process (CPU only)
     output_kb: int = 64  # learner output kept per test; the rest is cut
+    threads: int | None = None  # torch's intra-op threads in the worker; None: torch's default
 
 
 @dataclass(frozen=True)

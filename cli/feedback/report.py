@@ -54,7 +54,9 @@ def render_check(console: Console, result, *, verbose: bool = False, title: str 
     head = Text()
     head.append("✓ " if ok else "✗ ", style="bold green" if ok else "bold red")
     head.append(title or result.slug, style="bold")
-    head.append(f"  {result.n_passed}/{len(result.tests)} tests passed", style="green" if ok else "red")
+    head.append(f"  {result.n_passed}/{result.n_ran} tests passed", style="green" if ok else "red")
+    if result.not_run:
+        head.append(f"  ·  {len(result.not_run)} not run", style="dim")
     if result.max_points:
         head.append(f"  ·  {result.points:g}/{result.max_points:g} points")
     head.append(f"  ·  {result.device}  ·  {result.seconds:.1f}s", style="dim")
@@ -62,7 +64,12 @@ def render_check(console: Console, result, *, verbose: bool = False, title: str 
     if result.problem:
         console.print(Text(_indent(result.problem), style="magenta"))
     first_failure_shown = False
+    for t in result.not_run:  # neither pass nor failure, but the learner must know what was not judged
+        console.print(Text(f"  {t.outcome.symbol} {t.name}  not run (not counted)", style="dim"))
+        console.print(Text(_indent(t.message.strip() or "the grader gave no reason")))
     for t in result.tests:
+        if t.outcome is Outcome.NOT_RUN:
+            continue
         if t.outcome is Outcome.PASSED:
             if verbose:
                 console.print(Text(f"  ✓ {t.name}  ({t.seconds:.2f}s)", style="green"))
@@ -85,4 +92,5 @@ def render_check(console: Console, result, *, verbose: bool = False, title: str 
     if withheld:
         console.print(Text("  " + HIDDEN_NOTE.format(n=withheld), style="dim"))
     if ok:
-        console.print("  [green]All tests pass.[/green]")
+        console.print("  [green]All tests pass.[/green]" if not result.not_run
+                      else f"  [green]All tests that ran pass[/green] ({len(result.not_run)} not run, see above).")

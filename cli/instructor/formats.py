@@ -47,7 +47,7 @@ def junit_xml(results: list[dict], *, redact: bool) -> str:
     for rec in results:
         for ex in rec["exercises"]:
             suite = ET.SubElement(root, "testsuite", name=f"{rec['id']}.{ex['slug']}")
-            n_fail = 0
+            n_fail = n_skip = 0
             for t in ex["tests"]:
                 case = ET.SubElement(suite, "testcase", classname=f"{rec['id']}.{ex['slug']}", name=t["name"],
                                      time=f"{t['seconds']:.3f}")
@@ -55,7 +55,10 @@ def junit_xml(results: list[dict], *, redact: bool) -> str:
                 props = case.find("properties")
                 for key in ("visibility", "score", "max_score", "outcome"):
                     ET.SubElement(props, "property", name=key, value=str(t[key]))
-                if not t["passed"]:
+                if t["outcome"] == "not run":
+                    n_skip += 1
+                    ET.SubElement(case, "skipped", message=(t["message"].splitlines() or ["not run"])[0][:500])
+                elif not t["passed"]:
                     n_fail += 1
                     hide = redact and t["visibility"] != "visible"
                     message = REDACTED if hide else (t["message"].splitlines()[0] if t["message"] else t["outcome"])
@@ -66,7 +69,7 @@ def junit_xml(results: list[dict], *, redact: bool) -> str:
             suite.set("tests", str(len(ex["tests"])))
             suite.set("failures", str(n_fail))
             suite.set("errors", "0")
-            suite.set("skipped", "0")
+            suite.set("skipped", str(n_skip))
             suite.set("time", f"{ex['seconds']:.3f}")
             total += len(ex["tests"])
             fails += n_fail
@@ -129,7 +132,7 @@ def feedback_md(rec: dict) -> str:
             lines += [f"_{_cell(ex['note'])}_", ""]
         lines += [f"{sum(t['passed'] for t in shown)}/{len(shown)} visible tests passed", ""]
         for t in shown:
-            mark = "✓" if t["passed"] else "✗"
+            mark = "✓" if t["passed"] else ("·" if t["outcome"] == "not run" else "✗")
             detail = "" if t["passed"] else f": {_cell(t['message'] or t['outcome'])}"
             lines.append(f"- {mark} `{t['name']}`{detail}")
         if others:

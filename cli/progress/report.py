@@ -19,7 +19,10 @@ def progress_data(catalog, store, history: int = 10) -> dict:
                           "attempts": info["attempts"] if info else 0,
                           "best_tests_passed": info["best"] if info else 0,
                           "tests_total": info["total"] if info else None,
-                          "hints_used": store.hints_used(ex.slug)})
+                          "latest_tests_passed": info["latest"] if info else None,
+                          "latest_status": info["latest_status"] if info else None,
+                          "hints_used": store.hints_used(ex.slug),
+                          "solution_seen": store.solution_seen(ex.slug)})
         chapters.append({"id": chapter.id, "number": chapter.number, "title": chapter.title,
                          "passed": sum(i["status"] == "passed" for i in items), "total": len(items),
                          "exercises": items})
@@ -41,10 +44,18 @@ def render_progress(out: Console, data: dict) -> None:
         out.print(f"\n[bold]Chapter {c['number']}: {c['title']}[/bold]  "
                   f"[green]{_bar(c['passed'], c['total'])}[/green] {c['passed']}/{c['total']}")
         for e in c["exercises"]:
-            extra = ""
+            parts = []
             if e["attempts"]:
-                extra = f"  [dim]{e['attempts']} attempt(s), best {e['best_tests_passed']}/{e['tests_total']} tests"
-                extra += f", {e['hints_used']} hint(s)[/dim]" if e["hints_used"] else "[/dim]"
+                style = "green" if e["latest_status"] == "passed" else "red"
+                # the latest beside the best: a file broken since its best attempt shows here
+                parts += [f"[dim]{e['attempts']} attempt(s), best {e['best_tests_passed']}/{e['tests_total']} tests[/dim]",
+                          f"[dim]latest:[/dim] [{style}]{e['latest_tests_passed']}/{e['tests_total']} "
+                          f"{e['latest_status']}[/{style}]"]
+            if e["hints_used"]:
+                parts.append(f"[dim]{e['hints_used']} hint(s)[/dim]")
+            if e["solution_seen"]:
+                parts.append(f"[dim]solution seen {e['solution_seen']}[/dim]")
+            extra = ("  " + "[dim], [/dim]".join(parts)) if parts else ""
             out.print(f"  {marks[e['status']]} {e['slug']:<34}{extra}")
     if data["next"]:
         out.print(f"\nNext: [bold]{data['next']}[/bold]  (`mi-exercise check {data['next']}`)")

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS hints (
     shown_at TEXT NOT NULL,
     PRIMARY KEY (exercise, level)
 );
+CREATE TABLE IF NOT EXISTS solutions (
+    exercise TEXT NOT NULL,
+    shown_at TEXT NOT NULL,
+    before_pass INTEGER NOT NULL  -- 1: shown before the exercise was ever passed (like a hint, but all of it)
+);
 """
 
 
@@ -213,7 +218,25 @@ class ProgressStore:
             self.save_good_copy()
         return level
 
+    def record_solution_view(self, slug: str, before_pass: bool) -> None:
+        def work(db):
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO solutions (exercise, shown_at, before_pass) VALUES (?, ?, ?)",
+                       (slug, now(), int(before_pass)))
+            db.execute("COMMIT")
+
+        self._retry(work)
+        self.save_good_copy()
+
     # -- reads ------------------------------------------------------------------------------
+    def solution_seen(self, slug: str) -> str | None:
+        """"before passing", "after passing", or None when the solution was never shown."""
+        row = self._retry(lambda db: db.execute(
+            "SELECT MAX(before_pass) AS early, COUNT(*) AS n FROM solutions WHERE exercise = ?", (slug,)).fetchone())
+        if not row["n"]:
+            return None
+        return "before passing" if row["early"] else "after passing"
+
     def hints_used(self, slug: str) -> int:
         return self._retry(lambda db: db.execute("SELECT COUNT(*) FROM hints WHERE exercise = ?", (slug,)).fetchone()[0])
 
@@ -232,11 +255,14 @@ class ProgressStore:
         return rows
 
     def summary(self) -> dict[str, dict]:
-        """Per exercise: attempts, best tests passed, whether ever fully passed, last attempt."""
+        """Per exercise: attempts, best tests passed, whether ever fully passed, when last tried, and
+        the latest attempt's tests passed, total and status (a file broken since shows there)."""
         rows = self._retry(lambda db: db.execute(
             "SELECT exercise, COUNT(*) AS attempts, MAX(tests_passed) AS best, "
             "MAX(status = 'passed') AS passed, MAX(started_at) AS last, "
-            "(SELECT a2.tests_total FROM attempts a2 WHERE a2.exercise = a.exercise ORDER BY a2.id DESC LIMIT 1) AS total "
+            "(SELECT a2.tests_total FROM attempts a2 WHERE a2.exercise = a.exercise ORDER BY a2.id DESC LIMIT 1) AS total, "
+            "(SELECT a2.tests_passed FROM attempts a2 WHERE a2.exercise = a.exercise ORDER BY a2.id DESC LIMIT 1) AS latest, "
+            "(SELECT a2.status FROM attempts a2 WHERE a2.exercise = a.exercise ORDER BY a2.id DESC LIMIT 1) AS latest_status "
             "FROM attempts a GROUP BY exercise").fetchall())
         return {r["exercise"]: dict(r) for r in rows}
 

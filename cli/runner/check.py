@@ -33,11 +33,22 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return bool(self.tests) and not self.problem and all(t.outcome is Outcome.PASSED for t in self.tests)
+        """Every test that ran passed (at least one did); a test the grader did not run for a
+        reason of this machine (Outcome.NOT_RUN) is neither a pass nor a failure."""
+        return (self.n_passed > 0 and not self.problem
+                and all(t.outcome in (Outcome.PASSED, Outcome.NOT_RUN) for t in self.tests))
 
     @property
     def n_passed(self) -> int:
         return sum(t.outcome is Outcome.PASSED for t in self.tests)
+
+    @property
+    def not_run(self) -> list:
+        return [t for t in self.tests if t.outcome is Outcome.NOT_RUN]
+
+    @property
+    def n_ran(self) -> int:
+        return len(self.tests) - len(self.not_run)
 
     @property
     def points(self) -> float:
@@ -45,7 +56,8 @@ class CheckResult:
 
     @property
     def max_points(self) -> float:
-        return sum(t.max_points for t in self.tests)
+        """Out of the tests that ran: a test not run counts neither for nor against."""
+        return sum(t.max_points for t in self.tests if t.outcome is not Outcome.NOT_RUN)
 
     @property
     def status(self) -> str:
@@ -57,10 +69,21 @@ class CheckResult:
         return {
             "slug": self.slug, "status": self.status, "passed": self.passed, "device": self.device,
             "learner_file": self.learner_file, "tests_passed": self.n_passed, "tests_total": len(self.tests),
+            "tests_not_run": len(self.not_run),
             "points": self.points, "max_points": self.max_points, "seconds": round(self.seconds, 3),
             "started_at": self.started_at, "problem": self.problem,
             "tests": [t.to_dict() for t in self.tests],
         }
+
+
+def read_learner_source(path: Path):
+    """The learner's file as text, for graders' source rules; None when it cannot be read."""
+    from mi_exercise.feedback.source_rules import LearnerSource  # no torch: read before the spawn
+
+    try:
+        return LearnerSource(path, path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
 
 
 def resolve_device(requested: str, exercise: Exercise) -> str:
@@ -85,6 +108,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         preload=exercise.needs,
         output_kb=limits.output_kb,
         sandbox=sandbox,
+        threads=limits.threads,
     )
     clock = Clock(test_seconds=limits.test_seconds, check_seconds=limits.check_seconds)
     if spawner is None:  # a warm pool hands out a worker only when its sandboxing matches
@@ -93,12 +117,14 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         spawner = spawner_for(learner_file)
     submission = Submission(config, clock, spawner)
     contained = Containment()  # before the worker: whatever it leaves behind is re-parented to us
+    source = read_learner_source(learner_file)  # before the worker runs: its code cannot rewrite it first
     submission.start()  # first, so the worker's torch import overlaps ours
     import pytest
 
     from mi_exercise.runner.plugin import GradingPlugin
 
-    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path, options)
+    plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path, options,
+                           learner_source=source)
     grader_files = [str(p) for p in exercise.grader_files]
     result = CheckResult(slug=exercise.slug, learner_file=str(learner_file), device=config.device,
                          started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -68,13 +68,14 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
 
 class GradingPlugin:
     def __init__(self, exercise, submission: Submission, clock: Clock, reference_path: Path,
-                 options: dict | None = None):
+                 options: dict | None = None, learner_source=None):
         # underscore names: pytest reads every public attribute of a plugin as a possible fixture
         self._exercise = exercise
         self._submission = submission
         self._clock = clock
         self._reference_path = reference_path
         self._options = dict(options or {})
+        self._learner_source = learner_source  # grading.LearnerSource, read before the worker started
         self.results: list[TestResult] = []
         self.collect_errors: list[str] = []
 
@@ -110,11 +111,36 @@ class GradingPlugin:
 
         return load
 
+    @pytest.fixture
+    def learner_source(self):
+        """The learner's file as the trusted side read it (never imported here): for graders
+        that check a stated rule ("no torch.linalg.qr") with mi_exercise.grading.forbid_calls."""
+        if self._learner_source is None:
+            pytest.fail("the learner's source was not read for this check", pytrace=False)
+        return self._learner_source
+
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):
         return self._exercise
 
     # -- hooks ----------------------------------------------------------------------------
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "uses(fn='test_name', ...): this test runs the learner's fn, "
+                                           "which test_name checks on its own (named in a failure that may follow)")
+
+    def _cascade_note(self, item) -> str:
+        """A failing test marked @pytest.mark.uses(fn="test_fn") names the parts it ran that had
+        already failed their own tests in this check: one bug, said where it is."""
+        marker = item.get_closest_marker("uses")
+        if marker is None:
+            return ""
+        failed = [(fn, r.name) for fn, test in marker.kwargs.items() for r in self.results
+                  if (r.name == test or r.name.startswith(test + "[")) and r.outcome not in (Outcome.PASSED, Outcome.NOT_RUN)]
+        if not failed:
+            return ""
+        parts = ", ".join(f"your {fn} (which failed {test})" for fn, test in dict(failed).items())
+        return f"This test runs {parts}: fix that first; this failure may only follow from it."
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
         self._clock.start_test()
@@ -138,6 +164,9 @@ class GradingPlugin:
             kind, message = classify(exc)
             if isinstance(exc, pytest.skip.Exception):
                 kind, message = Outcome.NOT_RUN, str(exc)
+            if kind is not Outcome.NOT_RUN:
+                note = self._cascade_note(item)
+                message = f"{message}\n{note}" if note else message
             result = TestResult(name, kind, message, seconds, 0.0, max_points,
                                 detail=str(report.longrepr) if report.longrepr else "")
         result.output = self._submission.take_output()

@@ -51,6 +51,7 @@ class WorkerConfig:
     preload: tuple[str, ...] = ()
     output_kb: int = 64
     sandbox: list[str] | None = None  # a command prefix (bwrap ...) that wraps the worker
+    threads: int | None = None  # torch.set_num_threads in the worker (exercise.toml [limits] threads)
 
 
 class WorkerProcess:
@@ -85,6 +86,7 @@ class WorkerProcess:
             "device": config.device,
             "memory_mb": config.memory_mb,
             "preload": list(config.preload),
+            "threads": config.threads,
         }).encode()
         try:
             wire.send_by(self.req, [wire.HEADER.pack(len(config_frame)), config_frame],

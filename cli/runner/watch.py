@@ -69,7 +69,9 @@ def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: 
     head.append(f": {ex.title}")
     if r is not None:
         ok = r.passed
-        head.append(f"   {r.n_passed}/{len(r.tests)} passed", style="bold green" if ok else "bold red")
+        head.append(f"   {r.n_passed}/{r.n_ran} passed", style="bold green" if ok else "bold red")
+        if r.not_run:
+            head.append(f"   {len(r.not_run)} not run", style="dim")
         head.append(f"   {r.seconds:.2f}s   check #{state.checks}", style="dim")
     lines.append(head)
     if state.error:
@@ -81,7 +83,7 @@ def verdict_view(state: WatchState, ws: Workspace, catalog: Catalog, max_lines: 
         for t in r.tests:
             row.append(f"{t.outcome.symbol} {t.name}  ", style=STYLE[t.outcome])
         lines.append(row)
-        first = next((t for t in r.tests if t.outcome is not Outcome.PASSED), None)
+        first = next((t for t in r.tests if t.outcome not in (Outcome.PASSED, Outcome.NOT_RUN)), None)
         if first is not None:
             lines.append(Text(f"  first failure: {first.name} ({first.outcome.value})", style="bold " + STYLE[first.outcome]))
             # a hidden test's message names its inputs: not shown (feedback/report.py's rule)
@@ -176,8 +178,8 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
                 if live is None:
                     show()  # the passing verdict stays in the log
                 state.exercise, state.result = nxt, None
-                state.note = (f"✓ {ex.slug} passed. Next: {nxt.slug} ({nxt.title}): "
-                              f"edit {files[nxt.slug].relative_to(ws.root)}")
+                state.note = (f"✓ {ex.slug} passed. Next: {nxt.slug} ({nxt.title}): now watching "
+                              f"{files[nxt.slug].relative_to(ws.root)}, edit it and save")
             show()
 
         check(first)

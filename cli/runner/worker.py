@@ -180,6 +180,8 @@ class Worker:
 
         for name in preload_modules(config.get("preload", [])):
             importlib.import_module(name)
+        if config.get("threads"):  # before any learner code; a learner's own call may change it
+            torch.set_num_threads(int(config["threads"]))
         self.device = pick_device(config.get("device", "auto"))
         memory_mb = config.get("memory_mb")
         if memory_mb and self.device == "cpu":

@@ -23,7 +23,7 @@ from mi_exercise.catalog.model import Catalog, Exercise
 from mi_exercise.pages.markdown_page import PageError, render_page_markdown
 from mi_exercise.paths import site_assets_dir, templates_dir
 from mi_exercise.site_builder.pictures import PictureError, exercise_pictures
-from mi_exercise.site_builder.render import RenderError, inline_markdown, markdown_to_html, pygments_css
+from mi_exercise.site_builder.render import RenderError, escape, inline_markdown, markdown_to_html, pygments_css
 from mi_exercise.site_builder.stubinfo import StubError, highlight_code_item, parse_stub
 
 ASSETS = ("style.css", "site.js")
@@ -147,8 +147,11 @@ def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = 
             env, "exercise.html", f"{ex.slug}: exercise page", root="../", current=ex.slug,
             page_title=ex.title, exercise=ex, chapter=chapter, body=body,
             summary=inline_markdown(ex.summary),
-            items=[{"name": it.name, "kind": it.kind, "html": highlight_code_item(it)} for it in stub.items],
-            hints=[inline_markdown(h) for h in ex.hints] if hints else [], figures=figures, last=last,
+            items=[{"name": w.name, "kind": w.kind, "html": highlight_code_item(w)}
+                   for w in (it.written_part() for it in stub.items) if w is not None],
+            # hints are plain text (the terminal shows them as written): escaped, never Markdown,
+            # so "methods ending in '_' (mul_)" keeps its underscores
+            hints=[escape(h) for h in ex.hints] if hints else [], figures=figures, last=last,
             status=status[ex.slug], learner_filename=ex.learner_filename,
             prerequisites=[{"slug": p, "title": catalog.get(p).title if p in catalog else p} for p in ex.prerequisites],
             prev={"slug": prev_ex.slug, "title": prev_ex.title} if prev_ex else None,

@@ -50,6 +50,23 @@ def _num(v) -> float:
     return v
 
 
+MIN_LABELLED_CELL = 28  # px: below this a value no longer fits in its cell (hover still shows it)
+
+
+def cell_text(v: float) -> str:
+    """A value in at most 5 characters: 0.53, -0.06, 12.3, 140, NaN."""
+    if not math.isfinite(v):
+        return "NaN" if v != v else ("inf" if v > 0 else "-inf")
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:.0e}".replace("e+0", "e").replace("e+", "e")
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
 def heatmap_svg(fig: dict) -> str:
     data = _tolist(fig["data"])
     if not isinstance(data, (list, tuple)) or not data or not all(isinstance(r, (list, tuple)) for r in data):
@@ -79,6 +96,10 @@ def heatmap_svg(fig: dict) -> str:
             colour = _ramp(t)
             parts.append(f'<rect x="{left + j * cell}" y="{top + i * cell}" width="{cell}" height="{cell}" '
                          f'fill="{colour}"><title>[{i}, {j}] = {v:.4g}</title></rect>')
+            if cell >= MIN_LABELLED_CELL:  # the value written in the cell, not only on hover
+                ink = "#ffffff" if t > 0.55 else "#111827"
+                parts.append(f'<text class="cell-value" x="{left + j * cell + cell / 2}" y="{top + i * cell + cell / 2 + 3}" '
+                             f'text-anchor="middle" font-size="{9 if cell < 34 else 10}" fill="{ink}">{cell_text(v)}</text>')
     for i, label in enumerate(y_labels[:rows]):
         parts.append(f'<text class="tick" x="{left - 4}" y="{top + i * cell + cell / 2 + 4}" '
                      f'text-anchor="end">{escape(label)}</text>')

@@ -1,4 +1,7 @@
-"""The functions (and classes) a learner writes, read from stub.py with ast: never imported."""
+"""The functions (and classes) a learner writes, read from stub.py with ast: never imported.
+
+An item is one to write when its body (or one of its methods') raises NotImplementedError;
+what else the stub defines (an earlier part's class, given whole) is given code."""
 
 from __future__ import annotations
 
@@ -16,6 +19,17 @@ class StubItem:
     lineno: int
     methods: list["StubItem"] = field(default_factory=list)
     source: str = ""  # the item's full source text in the stub
+    to_write: bool = True  # its body (or a method's) raises NotImplementedError: the learner writes it
+
+    def written_part(self) -> "StubItem | None":
+        """What the learner writes of this item: a function to fill in, a class with only the
+        methods to fill in, or None for code the stub gives (an earlier part's class)."""
+        if not self.to_write:
+            return None
+        if self.kind != "class":
+            return self
+        return StubItem(self.kind, self.name, self.signature, self.doc, self.lineno,
+                        [m for m in self.methods if m.to_write], self.source, True)
 
     @property
     def code(self) -> str:
@@ -60,6 +74,15 @@ def _clean_doc(node) -> str:
     return doc or ""
 
 
+def _raises_not_implemented(node) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Raise) and sub.exc is not None:
+            exc = sub.exc.func if isinstance(sub.exc, ast.Call) else sub.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                return True
+    return False
+
+
 def parse_stub(path: Path) -> StubInfo:
     path = Path(path)
     try:
@@ -89,9 +112,12 @@ def parse_stub(path: Path) -> StubInfo:
                 for sub in node.body:
                     if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
                             not sub.name.startswith("_") or sub.name in ("__init__", "__call__")):
-                        item.methods.append(StubItem("function", sub.name, _signature(sub), _clean_doc(sub), sub.lineno))
+                        item.methods.append(StubItem("function", sub.name, _signature(sub), _clean_doc(sub), sub.lineno,
+                                                     to_write=_raises_not_implemented(sub)))
+                item.to_write = any(m.to_write for m in item.methods) or _raises_not_implemented(node)
             else:
-                item = StubItem("function", node.name, _signature(node), _clean_doc(node), node.lineno, source=text)
+                item = StubItem("function", node.name, _signature(node), _clean_doc(node), node.lineno, source=text,
+                                to_write=_raises_not_implemented(node))
             items.append(item)
     header_end = (first_line or len(lines) + 1) - 1
     while header_end > 0 and lines[header_end - 1].lstrip().startswith("#"):

@@ -54,7 +54,8 @@ def row_means(x: torch.Tensor) -> torch.Tensor:
 
 def normalize_columns(x: torch.Tensor) -> torch.Tensor:
     """Return x [rows, cols] with each column shifted to mean 0 and scaled to standard
-    deviation 1 (the population standard deviation: divide by rows, not rows - 1)."""
+    deviation 1 (the population standard deviation: divide by rows, not rows - 1). A constant
+    column has standard deviation 0 and gives NaN (0 / 0); no test uses one."""
     raise NotImplementedError("normalize_columns")
 
 

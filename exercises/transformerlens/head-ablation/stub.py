@@ -15,7 +15,7 @@ the first copy, the last seq_len of the repeated half.
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model, repeated_tokens  # noqa: F401
+from mi_exercise.models.induction import induction_heads, load_induction_model, repeated_tokens  # noqa: F401
 
 
 def head_means(z: torch.Tensor) -> torch.Tensor:

@@ -51,5 +51,6 @@ def pattern_from_qk(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 def most_attended_position(pattern: torch.Tensor) -> torch.Tensor:
     """For a pattern [batch, n_heads, query_pos, key_pos], return int64 [batch, n_heads, query_pos]:
-    the key position each query attends to most."""
+    the key position each query attends to most; on a tie, the lowest such key position (as
+    torch.argmax gives)."""
     raise NotImplementedError("most_attended_position")

@@ -7,10 +7,11 @@ non-contiguous views, float64, and logits large enough to overflow a naive softm
 chain-rule engine (class Value) is driven through the proxy: its objects stay in the worker.
 """
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, forbid_calls
 
 
 def randn(seed: int, *shape: int, dtype=torch.float32) -> torch.Tensor:
@@ -47,7 +48,7 @@ BROADCAST_PAIRS = [
 
 def test_unbroadcast(submission, device):
     cases = [((4, 3), (3,)), ((4, 3), (1, 3)), ((4, 3), (4, 1)), ((2, 5, 3), (5, 1)), ((2, 5, 3), (1,)),
-             ((3, 4), (3, 4)), ((2, 3, 4), ())]
+             ((3, 4), (3, 4)), ((2, 3, 4), ()), ((2, 3), (1, 3)), ((3, 2), (3, 1))]  # size 1 stretched to 2 too
     for i, (big, small) in enumerate(cases):
         g = randn(i, *big)
         expected = autograd(lambda t: t.expand(big), torch.zeros(small), grad_out=g)[0]
@@ -198,6 +199,7 @@ def value_grad(v, label):
     return g
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_ops(submission, device):
     """Each operation alone, followed by .sum() (or as the loss), through Value.backward()."""
     x, w, b = randn(300, 3, 4), randn(301, 4, 2), randn(302, 4)
@@ -224,6 +226,7 @@ def test_value_ops(submission, device):
             assert_close(value_grad(v, f"input {k} of {label}"), e, name=f"{label}: grad of input {k}", device=device)
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_mlp(submission, device):
     """A two-layer classifier: loss = cross_entropy(tanh(x @ W1 + b1) @ W2 + b2, y)."""
     for seed, (n, d, h, c) in enumerate([(8, 5, 7, 3), (1, 4, 6, 2)]):
@@ -244,6 +247,7 @@ def test_value_mlp(submission, device):
             assert_close(value_grad(v, name), e, name=f"{label}: grad of {name}", device=device)
 
 
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
 def test_value_shared_nodes(submission, device):
     """Nodes used more than once: their gradients from every use must add up, each exactly once."""
     x, w = randn(500, 3, 4), randn(501, 4)
@@ -265,3 +269,37 @@ def test_value_shared_nodes(submission, device):
                  "overwriting it, and run each node's backward only once, after all its uses have "
                  "contributed (walk the nodes in reverse topological order)")
         assert_close(got, e, name=f"shared-node loss: grad of {name}", device=device)
+
+
+@pytest.mark.uses(add_backward="test_add_backward", mul_backward="test_mul_backward", matmul_backward="test_matmul_backward", tanh_backward="test_tanh_backward", log_backward="test_log_backward", softmax_backward="test_softmax_backward", cross_entropy_backward="test_cross_entropy_backward", unbroadcast="test_unbroadcast")
+def test_value_gradients_are_separate_tensors(submission, device):
+    """add_backward (through unbroadcast) may hand back grad_out itself for both inputs: then two
+    nodes' .grad are one tensor, and accumulating in place (`parent.grad += g`) changes both."""
+    x, y = randn(510, 3, 4), randn(511, 3, 4)
+    graphs = [("tanh((x + y) + x).sum()", lambda X, Y: X.add(Y).add(X).tanh().sum(),
+               lambda x, y: torch.tanh((x + y) + x).sum()),
+              ("tanh(x + y).sum() + tanh(x).sum()", lambda X, Y: X.add(Y).tanh().sum().add(X.tanh().sum()),
+               lambda x, y: torch.tanh(x + y).sum() + torch.tanh(x).sum())]
+    for label, build, torch_fn in graphs:
+        X, Y = leaf(submission, x), leaf(submission, y)
+        build(X, Y).backward()
+        expected = autograd(torch_fn, x, y)
+        got = [value_grad(X, "x"), value_grad(Y, "y")]
+        right = [isinstance(g, torch.Tensor) and g.shape == e.shape and torch.allclose(g, e, rtol=1e-4, atol=1e-5)
+                 for g, e in zip(got, expected)]
+        if right[0] and not right[1]:
+            fail(f"loss = {label}: grad of x is right but grad of y is wrong. add_backward hands back the same "
+                 "tensor (grad_out, through unbroadcast) for x and y, so x.grad and y.grad were one tensor, and "
+                 "adding x's second gradient in place (parent.grad += g) changed y's too. Accumulate into a new "
+                 "tensor: parent.grad = parent.grad + g")
+        for name, g, e in zip("xy", got, expected):
+            assert_close(g, e, name=f"loss = {label}: grad of {name}", device=device)
+
+
+def test_no_autograd(learner_source):
+    # the page's rule, read from the source on the trusted side (the worker's word is not taken)
+    forbid_calls(learner_source, ["torch.autograd", "torch.func", "functorch", "torch.nn.Parameter",
+                                  "torch.Tensor.backward", "torch.Tensor.requires_grad_", "torch.enable_grad"],
+                 methods=["requires_grad_", "requires_grad", "retain_grad", "grad_fn"], keywords=["requires_grad"],
+                 rule="the backward functions must derive their gradients: the exercise forbids torch.autograd "
+                      "(requires_grad, torch.autograd.grad, torch.func) anywhere in your file")

@@ -3,8 +3,9 @@ method) on seeded inputs of several shapes: batch 1, non-square images, odd size
 non-contiguous views (slices and permutations) that a .view() based answer cannot handle."""
 
 import torch
+from einops import rearrange
 
-from mi_exercise.grading import assert_close
+from mi_exercise.grading import assert_close, name_known_mistake
 
 
 def randn(seed: int, *shape: int) -> torch.Tensor:
@@ -61,7 +62,17 @@ def test_image_grid(submission, reference, device):
     cases = [(1, 1, (1, 2, 2)), (6, 2, (3, 4, 4)), (6, 3, (1, 2, 5)), (12, 4, (3, 3, 2)), (5, 5, (2, 3, 3))]
     for i, (n, rows, (c, h, w)) in enumerate(cases):
         x = randn(60 + i, n, c, h, w)
-        assert_close(submission.image_grid(x, rows), reference.image_grid(x, rows),
+        got, expected = submission.image_grid(x, rows), reference.image_grid(x, rows)
+        k = n // rows
+        name_known_mistake(got, expected, [
+            (rearrange(x, "(k r) c h w -> c (r h) (k w)", r=rows),
+             f"the grid order is swapped: images fill it column by column (n split as (cols rows)). Image i belongs in "
+             f"grid row i // {k} and column i % {k}: split n as (rows cols), '(r k) c h w -> c (r h) (k w)'"),
+            (rearrange(x, "(r k) c h w -> c (h r) (w k)", r=rows),
+             "the pixels of the images are interleaved ((h r), (w k)): each image must stay a block of h x w pixels, "
+             "so the grid index goes first in each output axis: (r h) and (k w)"),
+        ], name=f"image_grid(images [{n}, {c}, {h}, {w}], rows={rows})")
+        assert_close(got, expected,
                      name=f"image_grid(images [{n}, {c}, {h}, {w}], rows={rows}) "
                           f"(image i goes to grid row i // {n // rows}, grid column i % {n // rows})", device=device)
 

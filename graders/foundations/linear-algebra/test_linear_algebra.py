@@ -6,7 +6,7 @@ diagonal. Inputs are seeded, mostly float64, with size-1, non-square and transpo
 
 import torch
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, forbid_calls
 
 F64 = torch.float64
 
@@ -76,13 +76,29 @@ def test_is_orthonormal(submission, reference, device):
              ("a general basis [4, 4]", general_basis(62, 4), False),
              ("unit columns that are not orthogonal", torch.tensor([[1.0, 0.6], [0.0, 0.8]], dtype=F64), False),
              ("the identity [1, 1]", torch.eye(1, dtype=F64), True)]
-    for label, b, expected in cases:
-        assert reference.is_orthonormal(b) is expected, f"grader self-check: {label}"
-        got = submission.is_orthonormal(b)
+    cases = [(label, b, expected, None) for label, b, expected in cases]
+
+    def stretch(sq_len: float):  # the last column's squared length becomes sq_len; the rest stay
+        return q * torch.tensor([1, 1, 1, 1, sq_len ** 0.5], dtype=F64)
+    # at the boundary: the rule is absolute, |b.T @ b - I| <= atol entry by entry, with no relative
+    # part (torch.allclose adds rtol * |I| = 1e-5 on the diagonal, and would say True here)
+    cases += [("a column of squared length 1 + 5e-6, atol=1e-6 (default)", stretch(1 + 5e-6), False, None),
+              ("a column of squared length 1 + 5e-7, atol=1e-6 (default)", stretch(1 + 5e-7), True, None),
+              ("a column of squared length 1 + 2e-3, atol=1e-3", stretch(1 + 2e-3), False, 1e-3),
+              ("a column of squared length 1 + 5e-4, atol=1e-3", stretch(1 + 5e-4), True, 1e-3),
+              ("an orthonormal basis, atol=0.5: 2 * basis is still far off", 2 * q, False, 0.5)]
+    for label, b, expected, atol in cases:
+        args = (b,) if atol is None else (b, atol)
+        assert reference.is_orthonormal(*args) is expected, f"grader self-check: {label}"
+        got = submission.is_orthonormal(*args)
+        boundary = "squared length 1 +" in label
         if got is not expected:
             fail(f"is_orthonormal({label}) should be {expected}, got {got!r}"
+                 + (" (the tolerance is absolute: |b.T @ b - I| <= atol entry by entry; torch.allclose "
+                    "adds a relative tolerance, rtol * |I|, on top)" if boundary else "")
                  + (" (return a Python bool: bool(...) or .item())" if not isinstance(got, bool) else "")
-                 + (" (orthonormal needs unit length too: check the diagonal of b.T @ b)" if expected is False and got is True else ""))
+                 + (" (orthonormal needs unit length too: check the diagonal of b.T @ b)"
+                    if expected is False and got is True and not boundary else ""))
 
 
 def test_project_onto_subspace(submission, reference, device):
@@ -131,6 +147,15 @@ def test_gram_schmidt(submission, reference, device):
             j = int((r.diagonal() <= 0).nonzero()[0])
             fail(f"{name}: q[:, {j}] . a[:, {j}] = {r[j, j].item():.6g}, but it should be positive (a sign flip?)")
         assert_close(q @ r.triu(), a, name=f"{name}: q @ (q.T @ a) should rebuild a", device=device, **t)
+
+
+def test_gram_schmidt_does_not_use_qr(learner_source):
+    # read from the source on the trusted side: the page's rule, checked, not taken on trust
+    forbid_calls(learner_source, ["torch.linalg.qr", "torch.qr", "torch.Tensor.qr", "torch.geqrf",
+                                  "torch.linalg.householder_product", "torch.orgqr"],
+                 methods=["qr", "geqrf"], within=["gram_schmidt"],
+                 rule="gram_schmidt must orthonormalise the columns itself: the exercise forbids torch.linalg.qr "
+                      "(and the other QR routines) in gram_schmidt and the helpers it calls")
 
 
 def test_low_rank_approx(submission, reference, device):

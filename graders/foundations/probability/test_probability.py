@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, forbid_calls
 
 
 def gen(seed: int) -> torch.Generator:
@@ -252,3 +252,15 @@ def test_sample_gaussian_moments(submission):
     if off > 6 / math.sqrt(n):
         fail(f"sample_gaussian: the columns are correlated (largest correlation {off:.3f}); draw an independent "
              "standard normal for every entry of the [n, d] result")
+
+
+def test_samplers_use_their_own_generator_and_the_inverse_cdf(learner_source):
+    # the stub's rules, read from the source on the trusted side: a global torch.manual_seed(seed)
+    # is deterministic too, and torch.multinomial samples right, so no value test can see either
+    forbid_calls(learner_source, ["torch.manual_seed", "torch.seed", "torch.random", "torch.default_generator",
+                                  "torch.multinomial", "torch.Tensor.multinomial", "torch.distributions",
+                                  "numpy.random", "random"],
+                 methods=["multinomial"], within=["sample_categorical", "sample_gaussian"],
+                 rule="the samplers must draw only from a torch.Generator built from the seed, and sample_categorical "
+                      "by inverse-CDF sampling (uniform draws and the cumulative distribution): no global seeding, "
+                      "no other random source (torch.distributions samples from the global one), no torch.multinomial")

@@ -3,7 +3,7 @@ shapes (a single row, non-square, non-contiguous views) plus the edge cases that
 
 import torch
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, name_known_mistake
 
 SHAPES = [(1, 1), (1, 5), (4, 3), (7, 13)]
 
@@ -75,8 +75,15 @@ def test_row_means(submission, reference, device):
 def test_normalize_columns(submission, reference, device):
     for label, x in list(matrices())[2:]:  # one row has no spread; start at 4 rows
         x = x * 3 + 5
-        assert_close(submission.normalize_columns(x), reference.normalize_columns(x),
-                     name=f"normalize_columns({label})", device=device)
+        got, expected = submission.normalize_columns(x), reference.normalize_columns(x)
+        rows = x.shape[0]
+        name_known_mistake(got, expected, [
+            ((x - x.mean(dim=0)) / x.std(dim=0, unbiased=True),
+             f"this divides by the sample standard deviation (rows - 1 = {rows - 1}: torch.std's default, "
+             f"unbiased=True); the exercise asks for the population one, dividing by rows = {rows}: "
+             "x.std(dim=0, unbiased=False) (or correction=0)"),
+        ], name=f"normalize_columns({label})")
+        assert_close(got, expected, name=f"normalize_columns({label})", device=device)
 
 
 def test_argmax_per_row(submission, reference, device):

@@ -10,6 +10,7 @@ held-out part whose labels never leave the trusted side.
 
 import functools
 
+import pytest
 import torch
 
 from mi_exercise.grading import assert_close, fail
@@ -89,6 +90,7 @@ def test_linear_regression_closed_form(submission, device):
         assert_close(b, b_ref, name=f"{name}: b (the intercept)", device=device, **tol)
 
 
+@pytest.mark.uses(linear_regression_step="test_linear_regression_step")
 def test_fit_linear_regression_steps(submission, reference, device):
     """A few steps must follow gradient descent from w = 0, b = 0 exactly."""
     for label, (X, y), lr, steps in [("X [40, 3]", regression_data(40, 40, 3), 0.1, 3),
@@ -106,6 +108,7 @@ def test_fit_linear_regression_steps(submission, reference, device):
         assert_close(b, b_ref, name=f"{name}: b", device=device)
 
 
+@pytest.mark.uses(linear_regression_step="test_linear_regression_step")
 def test_fit_linear_regression_converges(submission, device):
     """Run long enough, gradient descent reaches the closed form (the loss is convex)."""
     for label, (X, y), lr, steps in [("X [200, 3]", regression_data(50, 200, 3), 0.1, 300),
@@ -192,6 +195,7 @@ def digits_split():
     return X[train], y[train], X[test], y[test]
 
 
+@pytest.mark.uses(predict="test_predict")
 def test_train_mlp_digits(submission):
     X_train, y_train, X_test, y_test = digits_split()
     model = submission.train_mlp(X_train, y_train, 0)
@@ -202,6 +206,13 @@ def test_train_mlp_digits(submission):
         fail(f"predict(trained model, X_test [{len(X_test)}, 64]) should return int64 [{len(X_test)}]")
     acc = (pred.to(torch.int64) == y_test).double().mean().item()
     if acc < ACCURACY_NEEDED:
+        logits = model(X_test)
+        if isinstance(logits, torch.Tensor) and logits.is_floating_point() and not torch.isfinite(logits).all():
+            rows = int((~torch.isfinite(logits)).any(dim=-1).sum())
+            fail(f"the trained model's logits are NaN or infinite for {rows} of the {len(y_test)} held-out digits, so "
+                 f"its accuracy ({acc:.1%}) means nothing: argmax of NaN is arbitrary. Some pixels have standard "
+                 "deviation 0 in the training set (they are always 0), so standardising divides by 0: use std + 1e-6 "
+                 "(or clamp it); a learning rate that is too large can also blow the weights up")
         train_pred = submission.predict(model, X_train)
         train_acc = (train_pred.to(torch.int64) == y_train).double().mean().item() \
             if isinstance(train_pred, torch.Tensor) and train_pred.shape == y_train.shape else float("nan")

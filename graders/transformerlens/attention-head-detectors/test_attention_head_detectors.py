@@ -113,6 +113,7 @@ def test_first_token_scores(submission, reference, trusted, device):
     check_scorer(submission, reference, trusted, device, "first_token_scores")
 
 
+@pytest.mark.uses(current_token_scores="test_current_token_scores", previous_token_scores="test_previous_token_scores", first_token_scores="test_first_token_scores")
 def test_detect_heads(submission, reference, trusted, device, shipped_model):
     model = shipped_model("induction", device)
     cases = [(repeated_tokens(12, batch=2, seed=1), 0.4), (repeated_tokens(20, batch=1, seed=2), 0.3),
@@ -144,6 +145,7 @@ def test_detect_heads_rejects_unknown_kind(submission, device, shipped_model):
     fail(f"detect_heads(model, tokens, 'induction') returned {got!r}; an unknown kind must raise ValueError")
 
 
+@pytest.mark.uses(previous_token_scores="test_previous_token_scores", detect_heads="test_detect_heads")
 def test_known_previous_token_heads_of_a_trained_model(submission, reference, trusted, device, options, shipped_model):
     """End to end on a trained model, on BOS + random tokens: your previous-token scores of its cached
     patterns equal the reference's, and detect_heads(model, tokens, "previous", 0.4) run in the

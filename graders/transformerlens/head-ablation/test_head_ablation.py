@@ -103,6 +103,7 @@ def test_mean_activations(submission, reference, trusted, device, shipped_model)
                      device=device, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.uses(zero_ablate_head="test_zero_ablate_head", mean_ablate_head="test_mean_ablate_head", mean_activations="test_mean_activations")
 def test_run_with_ablation(submission, reference, trusted, device, shipped_model):
     model = shipped_model("induction", device)
     toks = repeated_tokens(10, batch=2, seed=3)
@@ -117,13 +118,15 @@ def test_run_with_ablation(submission, reference, trusted, device, shipped_model
             expected = reference.run_with_ablation(trusted, toks, heads, m)
             if heads and isinstance(got, torch.Tensor) and got.shape == clean.shape and torch.allclose(got.cpu(), clean, atol=1e-5):
                 fail(f"{call} returned the clean logits: the {kind} ablation had no effect. A hook that changes "
-                     "the activation must return the new tensor (TransformerLens uses what the hook returns), and it "
+                     "the activation must return the new tensor (TransformerLens uses what the hook returns) or edit "
+                     "the activation it was given in place and return None (a copy it edits and drops is lost), and it "
                      "must sit on blocks.L.attn.hook_z: TransformerBridge discards edits at some hook points, such as "
                      "hook_attn_scores")
             assert_model_clean(model, trusted, device, call)
             assert_close(got, expected, name=f"{call} (logits of the ablated run)", device=device, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.uses(run_with_ablation="test_run_with_ablation", mean_activations="test_mean_activations")
 def test_half_loss_increase(submission, reference, trusted, device, shipped_model):
     model = shipped_model("induction", device)
     for seq_len, batch, seed, heads in [(8, 2, 4, [[1, 1]]), (15, 3, 5, [[0, 0], [0, 2]])]:
@@ -147,6 +150,7 @@ def test_half_loss_increase(submission, reference, trusted, device, shipped_mode
     fail(f"half_loss_increase(..., ablation='resample') returned {got!r}; an ablation other than 'zero' or 'mean' must raise ValueError")
 
 
+@pytest.mark.uses(half_loss_increase="test_half_loss_increase")
 def test_loss_increase_per_head(submission, reference, trusted, device, shipped_model):
     model = shipped_model("induction", device)
     for seq_len, batch, seed in [(10, 2, 6), (15, 2, 7)]:
@@ -160,6 +164,7 @@ def test_loss_increase_per_head(submission, reference, trusted, device, shipped_
     assert_model_clean(model, trusted, device, "loss_increase_per_head")
 
 
+@pytest.mark.uses(half_loss_increase="test_half_loss_increase")
 def test_induction_heads_matter_together(submission, trusted, device, shipped_model):
     """The shipped model's four induction heads back each other up: one at a time they cost little, together
     they carry all the copying. (Its previous-token heads feed them, so ablating those erases copying too.)"""

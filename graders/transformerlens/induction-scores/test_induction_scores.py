@@ -13,7 +13,7 @@ from transformer_lens.head_detector import (
     get_induction_head_detection_pattern,
 )
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, forbid_calls, method_call_sites
 from mi_exercise.models.induction import (
     GPT2_INDUCTION_HEADS,
     gpt2_bos,
@@ -48,13 +48,31 @@ def offset_heads(seq_len: int) -> torch.Tensor:
     return p
 
 
+def whole_stripe_mean(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """ARENA's convention: the mean of the whole diagonal seq_len - 1 back, which on [BOS] + seq + seq
+    also holds the first copy's last two queries (positions seq_len - 1 and seq_len)."""
+    return pattern.diagonal(offset=-(seq_len - 1), dim1=-2, dim2=-1).mean(dim=(0, -1))
+
+
+def name_the_whole_stripe(got, pattern, seq_len: int, expected, call: str) -> None:
+    if (isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.allclose(got.cpu().float(), expected.float(), atol=1e-5)
+            and torch.allclose(got.cpu().float(), whole_stripe_mean(pattern, seq_len).float(), rtol=1e-4, atol=1e-5)):
+        fail(f"{call}: you averaged the whole diagonal seq_len - 1 back (pattern.diagonal(offset=1 - seq_len)), "
+             f"{seq_len + 2} queries, as ARENA's tutorial does. That stripe also holds the first copy's last two queries "
+             f"(positions {seq_len - 1} and {seq_len}), whose key seq_len - 1 back is not the token after an earlier "
+             f"occurrence; this exercise averages only the {seq_len} queries of the second copy (the stripe's last "
+             f"{seq_len} entries), so a perfect induction head scores exactly 1")
+
+
 def test_induction_scores_from_pattern(submission, reference, trusted, device):
     for seq_len, batch, seed in [(5, 1, 0), (12, 3, 1), (20, 2, 2)]:
         toks = repeated_tokens(seq_len, batch=batch, seed=seed)
         _, cache = trusted.run_with_cache(toks)
         for layer in range(trusted.cfg.n_layers):
             p = cache[f"blocks.{layer}.attn.hook_pattern"]
-            assert_close(submission.induction_scores_from_pattern(p, seq_len), reference.induction_scores_from_pattern(p, seq_len),
+            got, expected = submission.induction_scores_from_pattern(p, seq_len), reference.induction_scores_from_pattern(p, seq_len)
+            name_the_whole_stripe(got, p, seq_len, expected, f"induction_scores_from_pattern(layer-{layer} pattern, seq_len={seq_len})")
+            assert_close(got, expected,
                          name=f"induction_scores_from_pattern(layer-{layer} pattern of [BOS]+seq+seq [{batch}, {1 + 2 * seq_len}], seq_len={seq_len})",
                          device=device, rtol=1e-4, atol=1e-5)
 
@@ -66,6 +84,8 @@ def test_synthetic_heads(submission, device):
         if not isinstance(got, torch.Tensor) or got.shape != (4,):
             fail(f"induction_scores_from_pattern(pattern [1, 4, T, T], seq_len) must return [n_heads] = [4], got "
                  f"{getattr(got, 'shape', type(got).__name__)}")
+        name_the_whole_stripe(got, p, seq_len, torch.tensor([1.0, 0.0, 0.0, 0.0]),
+                              f"induction_scores_from_pattern(one-hot heads, seq_len={seq_len})")
         if abs(float(got[0]) - 1) > 1e-4:
             which = " (it scored the head that attends seq_len back, to the same token)" if abs(float(got[1]) - 1) < 1e-4 else ""
             fail(f"a perfect induction head (every second-copy query attends seq_len - 1 = {seq_len - 1} back) scored "
@@ -82,6 +102,8 @@ def test_synthetic_heads(submission, device):
         p[0, 0, q, q - (seq_len - 1)] = 1
     got = submission.induction_scores_from_pattern(p, seq_len)
     expected = torch.tensor([0.0])
+    name_the_whole_stripe(got, p, seq_len, expected, "induction_scores_from_pattern(a head that attends seq_len - 1 "
+                          "back only at first-copy queries)")
     assert_close(got, expected, name="induction_scores_from_pattern(a head that attends seq_len - 1 back only at first-copy "
                  "queries): only queries of the second copy count", device=device, atol=1e-5)
 
@@ -109,6 +131,7 @@ def test_matches_transformerlens_detector(submission, trusted, device):
                          "vs TransformerLens's detect_head('induction_head') score", device=device, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.uses(induction_scores_from_pattern="test_induction_scores_from_pattern")
 def test_induction_scores_with_hooks(submission, reference, trusted, device, shipped_model):
     model = shipped_model("induction", device)
     for seq_len, batch, seed in [(8, 1, 3), (20, 3, 4)]:
@@ -132,6 +155,21 @@ def test_induction_scores_with_hooks(submission, reference, trusted, device, shi
                  device=device, rtol=1e-4, atol=1e-4)
 
 
+def test_one_run_with_hooks_call(learner_source):
+    """The page asks for one run_with_hooks call with a hook on every layer: read from the source on
+    the trusted side (a cache or a run per layer would pass every value test)."""
+    forbid_calls(learner_source, ["transformer_lens.ActivationCache"],
+                 methods=["run_with_cache", "add_hook", "add_perma_hook", "hooks"], within=["induction_scores"],
+                 rule="induction_scores must get the patterns from one run_with_hooks call with a recording hook "
+                      "(no run_with_cache, model.hooks() or add_hook)")
+    sites = method_call_sites(learner_source.text, "run_with_hooks", within=["induction_scores"])
+    if len(sites) != 1 or sites[0].in_loop:
+        where = ", ".join(f"line {c.line}" + (" (in a loop)" if c.in_loop else "") for c in sites) or "none"
+        fail("induction_scores must call model.run_with_hooks exactly once, outside any loop, with hooks that cover "
+             "every layer (a name filter such as lambda name: name.endswith('hook_pattern'), or one hook per layer); "
+             f"calls of run_with_hooks in induction_scores and its helpers: {where}")
+
+
 def test_find_induction_heads(submission, reference, trusted, device):
     gen = torch.Generator().manual_seed(0)
     for shape, threshold in [((2, 4), 0.4), ((3, 5), 0.5), ((1, 1), 0.1)]:
@@ -148,6 +186,7 @@ def test_find_induction_heads(submission, reference, trusted, device):
         fail(f"find_induction_heads(the shipped model's scores, 0.4) returned {got}; its induction heads are {known}")
 
 
+@pytest.mark.uses(induction_scores_from_pattern="test_induction_scores_from_pattern", induction_scores="test_induction_scores_with_hooks", find_induction_heads="test_find_induction_heads")
 def test_known_heads_of_a_trained_model(submission, reference, trusted, device, options, shipped_model):
     """End to end on a trained model: your scores from its cached patterns and through hooks in the
     worker equal the reference's, and find_induction_heads(scores, 0.4) names its known induction

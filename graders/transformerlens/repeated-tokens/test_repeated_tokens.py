@@ -7,7 +7,7 @@ recomputed on the trusted model from the learner's own tokens."""
 import pytest
 import torch
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, name_known_mistake
 from mi_exercise.models.induction import bos_token, load_induction_model, repeated_tokens
 
 
@@ -74,8 +74,16 @@ def test_next_token_log_probs(submission, reference, trusted, device):
     big = torch.randn(3, 11, 9, generator=gen) * 3
     cases.append(("random logits [3, 6, 9] (a non-contiguous view)", big[:, ::2], torch.randint(0, 9, (3, 6), generator=gen)))
     for label, lg, tk in cases:
-        assert_close(submission.next_token_log_probs(lg, tk), reference.next_token_log_probs(lg, tk),
-                     name=f"next_token_log_probs({label})", device=device, rtol=1e-4, atol=1e-5)
+        got, expected = submission.next_token_log_probs(lg, tk), reference.next_token_log_probs(lg, tk)
+        lsm = lg.log_softmax(-1)
+        no_shift = ("the log-probabilities are not shifted: the logits at position t predict token t + 1, so score "
+                    "tokens[:, 1:] with the logits [:, :-1] (you scored each token with the logits at its own position)")
+        name_known_mistake(got, expected, [
+            (lsm[:, :-1].gather(-1, tk[:, :-1, None])[..., 0], no_shift),
+            (lsm[:, 1:].gather(-1, tk[:, 1:, None])[..., 0], no_shift),
+            (lsm.gather(-1, tk[..., None])[..., 0], no_shift + f"; there are T - 1 = {tk.shape[1] - 1} predictions, not T"),
+        ], name=f"next_token_log_probs({label})")
+        assert_close(got, expected, name=f"next_token_log_probs({label})", device=device, rtol=1e-4, atol=1e-5)
 
 
 def test_loss_by_half(submission, reference, trusted, device):
@@ -94,9 +102,16 @@ def test_loss_by_half(submission, reference, trusted, device):
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             fail(f"loss_by_half must return a pair (first-half loss, second-half loss), got {got!r}")
         expected = reference.loss_by_half(lp, seq_len)
+        off = [(reference.loss_by_half_at(lp, seq_len + d), d) for d in (-1, 1) if 0 <= seq_len + d <= lp.shape[1]]
+        name_known_mistake([float(g) for g in got], list(expected), [
+            (list(w), f"the halves are split one position {'late' if d > 0 else 'early'} (at {seq_len + d}, not "
+                      f"{seq_len}). log_probs[:, i] scores token i + 1, so entries 0..{seq_len - 1} score the first "
+                      f"copy's {seq_len} tokens and entries {seq_len}..{2 * seq_len - 1} the second copy's")
+            for w, d in off], name=f"loss_by_half({label})")
         assert_close([float(g) for g in got], list(expected), name=f"loss_by_half({label})", rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.uses(generate_repeated_tokens="test_generate_repeated_tokens", next_token_log_probs="test_next_token_log_probs", loss_by_half="test_loss_by_half")
 def test_repeated_loss(submission, reference, trusted, device, shipped_model):
     model = shipped_model("induction", device)
     for seq_len, batch, seed in [(30, 1, 0), (25, 4, 3)]:

@@ -6,7 +6,7 @@ heads, a non-contiguous view)."""
 import pytest
 import torch
 
-from mi_exercise.grading import assert_close, fail
+from mi_exercise.grading import assert_close, fail, name_known_mistake
 from mi_exercise.models.induction import load_induction_model, repeated_tokens
 
 
@@ -72,6 +72,21 @@ def test_cached_qk(submission, reference, trusted, device):
         assert_close(got[1], ek, name=f"cached_qk(model, tokens, layer={layer})[1] (keys)", device=device, rtol=1e-4, atol=1e-5)
 
 
+def scaled_pattern(q: torch.Tensor, k: torch.Tensor, divide_by: float) -> torch.Tensor:
+    scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / divide_by
+    mask = torch.triu(torch.ones(q.shape[1], k.shape[1], dtype=torch.bool), diagonal=1)
+    return scores.masked_fill(mask, float("-inf")).softmax(dim=-1)
+
+
+def name_scale_mistakes(got, expected, q, k, call: str) -> None:
+    d = q.shape[-1]
+    name_known_mistake(got, expected, [
+        (scaled_pattern(q, k, d), f"the scores are divided by d_head = {d}; divide by sqrt(d_head) = {d ** 0.5:.4g} "
+                                  "(math.sqrt(q.shape[-1]))"),
+        (scaled_pattern(q, k, 1.0), "the scores are not scaled: divide q . k by sqrt(d_head) before the softmax"),
+    ], name=call)
+
+
 def test_pattern_from_qk_matches_cache(submission, trusted, device):
     """Recompute every layer's pattern from the cache's own q and k: it must equal the cached pattern."""
     toks = repeated_tokens(9, batch=3, seed=2)
@@ -79,6 +94,7 @@ def test_pattern_from_qk_matches_cache(submission, trusted, device):
     for layer in range(trusted.cfg.n_layers):
         q, k = cache[f"blocks.{layer}.attn.hook_q"], cache[f"blocks.{layer}.attn.hook_k"]
         got = submission.pattern_from_qk(q, k)
+        name_scale_mistakes(got, cache[f"blocks.{layer}.attn.hook_pattern"], q, k, f"pattern_from_qk(cached q, k of layer {layer})")
         assert_close(got, cache[f"blocks.{layer}.attn.hook_pattern"],
                      name=f"pattern_from_qk(cached q, k of layer {layer}) vs the cached pattern",
                      device=device, rtol=1e-4, atol=1e-5)
@@ -94,8 +110,9 @@ def test_pattern_from_qk_random(submission, reference, device):
     ]
     for label, q, k in cases:
         q, k = q * 3, k * 3  # large scores: a missing scale or mask shows
-        assert_close(submission.pattern_from_qk(q, k), reference.pattern_from_qk(q, k),
-                     name=f"pattern_from_qk({label})", device=device, rtol=1e-4, atol=1e-5)
+        got, expected = submission.pattern_from_qk(q, k), reference.pattern_from_qk(q, k)
+        name_scale_mistakes(got, expected, q, k, f"pattern_from_qk({label})")
+        assert_close(got, expected, name=f"pattern_from_qk({label})", device=device, rtol=1e-4, atol=1e-5)
 
 
 def test_pattern_is_causal(submission, device):
@@ -122,3 +139,11 @@ def test_most_attended_position(submission, reference, trusted, device):
     pattern = torch.softmax(torch.randn(1, 3, 5, 6, generator=torch.Generator().manual_seed(1)), -1)
     assert_close(submission.most_attended_position(pattern), reference.most_attended_position(pattern),
                  name="most_attended_position(pattern [1, 3, 5, 6])", device=device)
+    # ties go to the lowest key position (what torch.argmax returns), as the page says
+    tied = torch.tril(torch.ones(1, 1, 4, 4))
+    tied = tied / tied.sum(-1, keepdim=True)  # query q attends equally to keys 0..q
+    tied[0, 0, 3] = torch.tensor([0.1, 0.4, 0.1, 0.4])
+    expected = torch.tensor([[[0, 0, 0, 1]]])
+    assert_close(submission.most_attended_position(tied), expected,
+                 name="most_attended_position(a pattern with ties: uniform rows, and keys 1 and 3 equal in the last "
+                      "row; a tie goes to the lowest key position)", device=device)

@@ -1,6 +1,8 @@
 """The induction stripe read by gathering key index q - (seq_len - 1) for each query instead of
-taking a diagonal, the patterns from run_with_cache instead of a hook, and the heads found by
-scanning the layers and heads in order."""
+taking a diagonal, one run_with_hooks call with a hook named per layer (functools.partial) instead
+of a name filter, and the heads found by scanning the layers and heads in order."""
+
+import functools
 
 
 def induction_scores_from_pattern(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
@@ -11,10 +13,16 @@ def induction_scores_from_pattern(pattern: torch.Tensor, seq_len: int) -> torch.
 
 
 def induction_scores(model, tokens: torch.Tensor, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    found: dict[int, torch.Tensor] = {}
+
+    def record(pattern, hook, layer):
+        found[layer] = induction_scores_from_pattern(pattern, seq_len)
+
+    hooks = [(f"blocks.{layer}.attn.hook_pattern", functools.partial(record, layer=layer))
+             for layer in range(model.cfg.n_layers)]
     with torch.no_grad():
-        logits, cache = model.run_with_cache(tokens)
-    scores = torch.stack([induction_scores_from_pattern(cache[f"blocks.{layer}.attn.hook_pattern"], seq_len)
-                          for layer in range(model.cfg.n_layers)])
+        logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
+    scores = torch.stack([found[layer] for layer in range(model.cfg.n_layers)])
     return scores.to(tokens.device), logits
 
 
