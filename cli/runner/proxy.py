@@ -68,6 +68,11 @@ class WorkerProcess:
         self.output = output.OutputTail(out_r, config.output_kb * 1024)
         try:
             self.proc = self._launch(req_child.fileno(), resp_w)
+        except BaseException:
+            self.req.close()
+            os.close(self.resp_r)
+            self.output.close()
+            raise
         finally:
             req_child.close()
             os.close(resp_w)
