@@ -91,8 +91,8 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         from mi_exercise.runner.warm import spawner_for
 
         spawner = spawner_for(learner_file)
-    submission = Submission(config, clock, spawner)
     contained = Containment()  # before the worker: whatever it leaves behind is re-parented to us
+    submission = Submission(config, clock, spawner, reaper=contained.kill_strays)
     submission.start()  # first, so the worker's torch import overlaps ours
     import pytest
 
