@@ -133,3 +133,64 @@ def test_a_closed_pipe_is_a_closed_channel():
     with pytest.raises(wire.ChannelClosed):
         wire.receive(r)
     os.close(r)
+
+
+# -- the trusted side's deadlines and shared memory (issue 13) ----------------------------------
+def test_a_frame_read_by_a_deadline_says_how_far_it_got():
+    import time
+
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.write(w, struct.pack("!Q", 100))  # a header, then silence
+    start = time.monotonic()
+    with pytest.raises(wire.FrameTimeout) as stalled:
+        wire.read_frame_by(r, time.monotonic() + 0.3)
+    assert 0.3 <= time.monotonic() - start < 1.5
+    assert (stalled.value.done, stalled.value.total) == (8, 108)
+    os.close(r)
+    os.close(w)
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.write(w, struct.pack("!Q", 100) + b"short")
+    os.close(w)  # a header, a little, then the end
+    with pytest.raises(wire.MalformedFrame, match="partial frame: 13 of 108 bytes"):
+        wire.read_frame_by(r, time.monotonic() + 1)
+    os.close(r)
+
+
+def test_a_request_nobody_reads_times_out_instead_of_blocking():
+    import socket
+    import time
+
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    start = time.monotonic()
+    with pytest.raises(wire.FrameTimeout) as stuck:
+        wire.send_by(ours, wire.encode({"indices": list(range(400_000))}), time.monotonic() + 0.3)
+    assert 0.3 <= time.monotonic() - start < 1.5
+    assert stuck.value.writing and 0 < stuck.value.done < stuck.value.total
+    ours.close()
+    theirs.close()
+
+
+def test_the_trusted_side_reads_changes_from_the_shared_memory_itself():
+    import mmap
+
+    x, nan = torch.tensor([1.0, -0.0, 2.0]), torch.tensor([float("nan"), 1.0])
+    view = torch.arange(12.0).reshape(3, 4).t()  # a strided view comes back with its strides
+    chunks, shared = wire.encode_request({"args": (x, nan, view, 3)})
+    frame = bytearray(b"".join(bytes(c) for c in chunks)[wire.HEADER.size:])
+    mapped = mmap.mmap(shared.fd, 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    args = wire.decode_frame(frame, shared=mapped)["args"]  # what the worker's learner code gets
+    assert not any(shared.changed(t) for t in (x, nan, view))
+    args[0][1] = 0.0  # -0.0 -> 0.0: equal values, not a change
+    args[1][1] = 1.0  # NaN where NaN was
+    assert not shared.changed(x) and not shared.changed(nan)
+    args[2].mul_(2)
+    shared._after = None  # read the file again
+    assert shared.changed(view) and not shared.changed(x)
+    after = shared.after(view)
+    assert after.stride() == view.stride() and torch.equal(after, view * 2) and torch.equal(view, view * 1)
+    del args
+    mapped.close()
+    shared.close()

@@ -115,9 +115,9 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         from mi_exercise.runner.warm import spawner_for
 
         spawner = spawner_for(learner_file)
-    submission = Submission(config, clock, spawner)
     contained = Containment()  # before the worker: whatever it leaves behind is re-parented to us
     source = read_learner_source(learner_file)  # before the worker runs: its code cannot rewrite it first
+    submission = Submission(config, clock, spawner, reaper=contained.kill_strays)
     submission.start()  # first, so the worker's torch import overlaps ours
     import pytest
 

@@ -69,6 +69,11 @@ class WorkerProcess:
         self.output = output.OutputTail(out_r, config.output_kb * 1024)
         try:
             self.proc = self._launch(req_child.fileno(), resp_w)
+        except BaseException:
+            self.req.close()
+            os.close(self.resp_r)
+            self.output.close()
+            raise
         finally:
             req_child.close()
             os.close(resp_w)
@@ -342,10 +347,11 @@ def _describe_args(args, kwargs) -> str:
 class Submission:
     """The learner's module as the grader sees it: `submission.some_function(*args)`."""
 
-    def __init__(self, config: WorkerConfig, clock: Clock, spawner=None):
+    def __init__(self, config: WorkerConfig, clock: Clock, spawner=None, reaper=None):
         self._config = config
         self._clock = clock
         self._spawner = spawner or WorkerProcess  # config -> WorkerProcess (a warm pool's spawn)
+        self._reaper = reaper  # called when a worker is replaced: kills what it left behind
         self._worker: WorkerProcess | None = None
         self._generation = 0  # bumps when a worker is replaced: old handles die with it
         self._import_problem: SubmissionProblem | None = None
@@ -358,6 +364,8 @@ class Submission:
         if self._worker is None or self._worker.dead:
             if self._worker is not None:
                 self._worker.close()
+                if self._reaper is not None:
+                    self._reaper()
             self._worker = self._spawner(self._config)
             self._generation += 1
 

@@ -2,8 +2,8 @@
 forked from a zygote instead of started cold.
 
 A WarmWorkerProcess is an ordinary WorkerProcess (same pipes, same wire.py protocol, same
-output file, same limits, kill and end classification); only its launch differs: the pipe
-ends and the output file travel to the zygote with SCM_RIGHTS and the zygote forks the worker.
+output pipe, same limits, kill and end classification); only its launch differs: the request
+socket, reply pipe and output pipe ends travel to the zygote with SCM_RIGHTS and it forks the worker.
 Its `proc` is a WarmChild: a Popen look-alike whose exit status arrives over the connection,
 because the zygote, not us, is the worker's parent.
 

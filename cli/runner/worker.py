@@ -275,6 +275,9 @@ class Worker:
                 self.send(reply)
             except Exception as exc:  # noqa: BLE001 - a value the wire format cannot carry
                 self.send({"ok": False, "end": {"kind": "error", "message": f"could not send your result back: {exc}"}})
+            # Drop the request's arguments now, not when the next request arrives: unmapping
+            # their memory file is then off the next call's path.
+            del request, reply
 
 
 def pick_device(requested: str) -> str:

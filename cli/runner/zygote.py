@@ -4,10 +4,10 @@ worker per check.
 Started as `python -I -m mi_exercise.runner.zygote SOCKET_PATH [--lifeline]`. It listens on a
 Unix socket (in a 0700 folder; connections from another user are refused). Each connection
 asks for one worker: a JSON line (cwd, env, preload) plus three file descriptors passed with
-SCM_RIGHTS (the request pipe's read end, the reply pipe's write end, the output file). The
-zygote imports anything in `preload` it has not imported yet (so TransformerLens is warm from
+SCM_RIGHTS (the worker's end of the request socket, the reply pipe's write end, the output
+pipe's write end). The zygote imports anything in `preload` it has not imported yet (so TransformerLens is warm from
 the second check on), forks, and answers {"pid": N}. The child starts its own session, points
-stdout/stderr at the output file, closes every other descriptor, takes the environment and
+stdout/stderr at the output pipe, closes every other descriptor, takes the environment and
 folder it was given and runs the ordinary worker (wire.py protocol, rlimits set in
 Worker.boot before any learner code, CUDA touched only there). When the child ends the zygote
 reaps it and sends {"status": waitstatus} on the same connection, because the trusted side is
@@ -47,7 +47,7 @@ def _child(conn_fds: list[int], fds: list[int], request: dict) -> None:
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         # Only stdin/out/err and the two pipes stay open: not the listening socket, not other
-        # connections, not the output files of other checks.
+        # connections, not the output pipes of other checks.
         keep = sorted({0, 1, 2, req_r, resp_w})
         start = 3
         for fd in keep:
