@@ -64,7 +64,11 @@ class Space:
         self.set_test_seconds(TEST_SECONDS)
         self.grader = self.content / "graders" / "foundations" / "tensor-basics" / "test_tensor_basics.py"
         (self.root / "home").mkdir()
-        self.env = {"MI_EXERCISE_CONTENT": str(self.content), "HOME": str(self.root / "home")}
+        # Unsandboxed: these attacks are against the layer that must hold without a sandbox
+        # (deadlines, the trusted side's in-place reading, the subreaper); test_sandbox.py runs
+        # the same classes under bwrap.
+        self.env = {"MI_EXERCISE_CONTENT": str(self.content), "HOME": str(self.root / "home"),
+                    "MI_EXERCISE_SANDBOX": "off"}
 
     def set_test_seconds(self, seconds: int) -> None:
         text = self.toml.read_text()
@@ -312,7 +316,7 @@ def test_a_daemon_started_by_a_submission_dies_before_grade_writes(space):
     out = space.root / "out"
     target = out / "summary.json"
     (sub / LEARNER).write_text(escaper(space, target))
-    result = space.cli("grade", str(sub), "--out", str(out), timeout=300)
+    result = space.cli("grade", str(sub), "--out", str(out), "--no-sandbox", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = target.read_text()
     assert json.loads(summary)["learners"][0]["percent"] == 100.0

@@ -132,7 +132,8 @@ def make_tiny(dest: Path) -> Path:
     (ex_dir / "page.md").write_text("# Tiny counter\n\nWrite `double`, `Counter` and `count_to`.\n")
     (ex_dir / "stub.py").write_text(
         "def double(x):\n    raise NotImplementedError('double')\n\n\n"
-        "class Counter:\n    def __init__(self, start):\n        raise NotImplementedError('Counter')\n\n\n"
+        "class Counter:\n    def __init__(self, start: int):\n        raise NotImplementedError('Counter')\n\n"
+        "    def step(self) -> int:\n        raise NotImplementedError('Counter.step')\n\n\n"
         "def count_to(start, k):\n    raise NotImplementedError('count_to')\n")
     (gr_dir / "mutants").mkdir(parents=True)
     (gr_dir / "solution.py").write_text(SOLUTION)
