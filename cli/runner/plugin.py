@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mi_exercise.feedback.compare import GradingFailure
+from mi_exercise.runner import inject
 from mi_exercise.runner.outcomes import Outcome, SubmissionProblem
 from mi_exercise.runner.proxy import Clock, Submission
 
@@ -29,6 +30,7 @@ class TestResult:
     max_points: float = 1.0
     output: str = ""
     detail: str = ""  # the full pytest report, shown with -v
+    skipped: bool = False  # not run on purpose (pytest.skip): the message says why; not a failure
 
     def to_dict(self) -> dict:
         return {
@@ -41,10 +43,13 @@ class TestResult:
 _reference_cache: dict[Path, object] = {}
 
 
-def load_reference(path: Path):
-    """Import a reference solution on the trusted side, once per process."""
+def load_reference(path: Path, exercise=None):
+    """Import a reference solution on the trusted side, once per process; the reference parts it
+    imports (the exercise's `uses`) are registered first."""
     path = path.resolve()
     if path not in _reference_cache:
+        if exercise is not None:
+            inject.register(inject.parts_for(exercise, own=False))
         name = "mi_exercise_reference_" + "_".join(path.parent.parts[-2:]).replace("-", "_")
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -84,7 +89,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def reference(self):
-        return load_reference(self._reference_path)
+        return load_reference(self._reference_path, self._exercise)
 
     @pytest.fixture
     def device(self) -> str:
@@ -124,7 +129,8 @@ class GradingPlugin:
             if isinstance(exc, pytest.skip.Exception):
                 kind, message = Outcome.NOT_RUN, str(exc)
             result = TestResult(name, kind, message, seconds, 0.0, max_points,
-                                detail=str(report.longrepr) if report.longrepr else "")
+                                detail=str(report.longrepr) if report.longrepr else "",
+                                skipped=isinstance(exc, pytest.skip.Exception))
         result.output = self._submission.take_output()
         # setup errors and call results both land here; one result per test
         self.results = [r for r in self.results if r.name != name] + [result]

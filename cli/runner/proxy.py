@@ -50,6 +50,7 @@ class WorkerConfig:
     preload: tuple[str, ...] = ()
     output_kb: int = 64
     sandbox: list[str] | None = None  # a command prefix (bwrap ...) that wraps the worker
+    inject: tuple[tuple[str, str], ...] = ()  # (module name, source) registered before the learner's file
 
 
 class WorkerProcess:
@@ -78,6 +79,7 @@ class WorkerProcess:
             "device": config.device,
             "memory_mb": config.memory_mb,
             "preload": list(config.preload),
+            "inject": [list(part) for part in config.inject],
         }).encode())
 
     def _launch(self, req_r: int, resp_w: int):
