@@ -76,14 +76,16 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
         v.seconds = time.monotonic() - start
         return v
 
-    sol = run_check(exercise, exercise.solution_path, device=device)
+    # own_parts=False: a solution or mutant has no learner's earlier files beside it, so the
+    # reference parts stand in for them
+    sol = run_check(exercise, exercise.solution_path, device=device, own_parts=False)
     sol_ok = sol.passed
     v.trials.append(Trial("solution", exercise.solution_path, sol, sol_ok,
                           f"passes all {len(sol.tests)} tests" if sol_ok else "FAILS: " + _first_failure(sol)))
     candidates = [("stub", exercise.stub_path)] if exercise.stub_path.is_file() else []
     candidates += [("mutant", p) for p in exercise.mutant_paths]
     for kind, path in candidates:
-        r = run_check(exercise, path, device=device)
+        r = run_check(exercise, path, device=device, own_parts=False)
         rejected = not r.passed and not r.problem
         note = ("rejected: " + _first_failure(r)) if rejected else (
             "NOT rejected: the grader passes it" if r.passed else "grader problem: " + r.problem.splitlines()[0])

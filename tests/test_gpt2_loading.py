@@ -43,9 +43,11 @@ def test_loads_checkpoint_into_learner_layout(checkpoint):
         expected = hf_model(tokens).logits
         torch.testing.assert_close(bridge(tokens), expected, rtol=1e-4, atol=1e-5)
     # the learner-format weights in the reference solution's model give Hugging Face's logits
-    spec = importlib.util.spec_from_file_location("sol_model", ROOT / "graders" / "gpt2" / "gpt2-model" / "solution.py")
-    sol = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sol)
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.runner.plugin import load_reference
+
+    ex = load_catalog().get("gpt2-model")
+    sol = load_reference(ex.solution_path, ex)  # with the reference parts it imports
     model = sol.GPT2(cfg)
     model.load_state_dict(sd)
     with torch.no_grad():

@@ -16,19 +16,9 @@ import pytest
 import torch
 
 from mi_exercise.grading import assert_close, fail
-from mi_exercise.models.gpt2_grading import build, load_weights
+from mi_exercise.models.gpt2_grading import build, load_weights, one_thread  # noqa: F401 - autouse fixture
 
 N_DRAWS = 4000
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The reference's work here is tiny; with two threads on a busy machine each small op waits on
-    the other thread and runs ~10x slower, so the trusted side uses one thread while this grader runs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def randn(seed: int, *shape: int, scale: float = 1.0) -> torch.Tensor:

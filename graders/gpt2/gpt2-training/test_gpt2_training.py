@@ -11,25 +11,15 @@ last 10%, which never leaves the trusted side.
 import functools
 import math
 
-import pytest
 import torch
 
 from mi_exercise.grading import assert_close, fail
-from mi_exercise.models.gpt2_grading import build, load_weights
+from mi_exercise.models.gpt2_grading import build, load_weights, one_thread  # noqa: F401 - autouse fixture
 from mi_exercise.runner.proxy import RemoteObject
 
 TRAIN = dict(steps=60, batch_size=12, lr=4e-3, seed=0)
 LOSS_BOUND = 2.3  # the reference reaches ~2.03 in these 60 steps (3-4 s on one core); uniform guessing is ln(77) = 4.34
 HELD_OUT_SENTENCES = 600
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one trusted-side thread is faster than two on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def randn(seed: int, *shape: int, scale: float = 1.0) -> torch.Tensor:
@@ -131,8 +121,9 @@ def test_train_step(submission, reference, device):
         assert_close(loss, ref_loss, name=f"{label}: the returned loss", rtol=1e-4, atol=1e-5)
         # the key bias b_K has a zero gradient (softmax ignores a constant added to every score of a
         # row), so AdamW turns its rounding noise into full-size steps: it is left out of the comparison
-        after = {k: v for k, v in model.state_dict().items() if not k.endswith("attn.b_K")}
         expected = {k: v for k, v in ref_model.state_dict().items() if not k.endswith("attn.b_K")}
+        after = model.state_dict()  # GPT-2's weights only: a buffer of the learner's own is theirs
+        after = {k: after[k] for k in expected if k in after} if isinstance(after, dict) else after
         w = "blocks.0.attn.W_Q"
         if isinstance(after, dict) and isinstance(after.get(w), torch.Tensor):
             if torch.equal(after[w], sd[w]):
