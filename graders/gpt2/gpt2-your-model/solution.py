@@ -10,9 +10,17 @@ from gpt2_sampling import generate  # yours, from part 6
 
 
 def load_gpt2(cfg: dict, state_dict: dict) -> GPT2:
-    """Your GPT2(cfg) holding the weights state_dict (every GPT-2 parameter, by name), in eval mode."""
+    """Your GPT2(cfg) holding the weights state_dict (every GPT-2 parameter, by name), in eval mode.
+
+    A buffer of your own (a causal mask, an IGNORE constant) is not among GPT-2's weights: load with
+    strict=False and make sure that only such buffers are missing (result.missing_keys)."""
     model = GPT2(cfg)
-    model.load_state_dict(state_dict)
+    # strict=False: a buffer of your own (a mask, an IGNORE constant) is not among GPT-2's weights
+    result = model.load_state_dict(state_dict, strict=False)
+    buffers = {name for name, _ in model.named_buffers()}
+    missing = [k for k in result.missing_keys if k not in buffers]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"the weights do not fit: missing {missing}, unexpected {result.unexpected_keys}")
     return model.eval()
 
 
