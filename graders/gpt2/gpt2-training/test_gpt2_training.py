@@ -37,9 +37,19 @@ def loss_cases():
         randint(5, 13, 3, 9)
 
 
+NO_SHIFT = ("compare logits[:, :-1] (positions 0 .. seq - 2) with tokens[:, 1:] (the token after each): "
+            "the logits at position t predict tokens[:, t + 1]")
+
+
 def _per_token_variants(logits, tokens):
     lp = logits.log_softmax(-1)
     return {
+        "no shift: the loss at position t scores tokens[:, t], the token the model was given, instead of the next "
+        "one (logits[:, :-1] against tokens[:, :-1]); " + NO_SHIFT:
+            -lp[:, :-1].gather(-1, tokens[:, :-1].unsqueeze(-1)).squeeze(-1),
+        "the shift goes the wrong way (logits[:, 1:] against tokens[:, :-1]: each position scored on the token "
+        "BEFORE it); " + NO_SHIFT:
+            -lp[:, 1:].gather(-1, tokens[:, :-1].unsqueeze(-1)).squeeze(-1),
         "the loss at position t scores tokens[:, t], the token the model was given, instead of the next one, "
         "tokens[:, t + 1]: compare logits[:, :-1] with tokens[:, 1:]":
             -lp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1),
@@ -77,6 +87,17 @@ def test_lm_loss(submission, reference, device):
                                 "averages over the batch first, then sums over positions": per.mean(0).sum()}.items():
                 if torch.allclose(got, value, rtol=1e-4):
                     fail(f"{name} {what}; take the mean over every predicted token (batch and positions)")
+            flat = lambda x: x.reshape(-1, x.shape[-1])  # noqa: E731
+            for what, value in {
+                "is the cross-entropy of every position with its own token (no shift)":
+                    torch.nn.functional.cross_entropy(flat(logits), tokens.reshape(-1)),
+                "scores logits[:, :-1] on tokens[:, :-1], the tokens the model was given (no shift)":
+                    torch.nn.functional.cross_entropy(flat(logits[:, :-1]), tokens[:, :-1].reshape(-1)),
+                "scores logits[:, 1:] on tokens[:, :-1] (the shift the wrong way)":
+                    torch.nn.functional.cross_entropy(flat(logits[:, 1:]), tokens[:, :-1].reshape(-1)),
+            }.items():
+                if torch.allclose(got, value, rtol=1e-4):
+                    fail(f"{name} {what}; {NO_SHIFT}")
         if isinstance(got, torch.Tensor) and got.dim() != 0:
             fail(f"{name} returned shape {list(got.shape)}: the loss is one number, a 0-dim tensor")
         assert_close(got, expected, name=name, device=device)
