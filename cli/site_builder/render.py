@@ -49,10 +49,16 @@ def _md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"highlight": fence, "html": False, "typographer": False}).enable("table")
 
 
+_MTEXT = re.compile(r"(<mtext[^>]*>)(.*?)(</mtext>)", re.S)
+_TEXT_ESCAPE = re.compile(r"\\([_%#])")
+
+
 def latex_to_mathml(tex: str, display: bool) -> str:
     import latex2mathml.converter
 
-    return latex2mathml.converter.convert(tex, display="block" if display else "inline")
+    mathml = latex2mathml.converter.convert(tex, display="block" if display else "inline")
+    # latex2mathml copies \text{n\_heads} verbatim: TeX's escaped characters would show their backslash
+    return _MTEXT.sub(lambda m: m.group(1) + _TEXT_ESCAPE.sub(r"\1", m.group(2)) + m.group(3), mathml)
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
