@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 
 from mi_exercise import __version__
 from mi_exercise.catalog.loader import CatalogError, load_catalog
@@ -335,13 +334,15 @@ def reset_cmd(slug: str, yes: bool, workspace_dir: str | None) -> None:
 @click.argument("slugs", nargs=-1)
 @click.option("--all", "validate_all", is_flag=True, help="Validate every exercise.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def validate_cmd(slugs, validate_all, device, as_json) -> None:
-    """Prove each grader passes its solution and rejects its stub and every mutant."""
-    from rich.table import Table
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: every trial, test and message.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Every trial of every exercise: the tests that caught it, their visibility, full messages.")
+def validate_cmd(slugs, validate_all, device, as_json, verbose) -> None:
+    """Prove each grader passes its solution and alternatives and rejects its stub and every mutant.
 
+    One line per exercise when everything holds; details for what does not."""
     from mi_exercise.pages.markdown_page import render_page_markdown
-    from mi_exercise.validate import validate_exercise
+    from mi_exercise.validate import report_lines, validate_exercise
 
     if slugs and validate_all:
         raise click.UsageError("give exercise names or --all, not both")
@@ -351,7 +352,6 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
     exercises = list(catalog.exercises) if validate_all else [get_exercise(catalog, s) for s in dict.fromkeys(slugs)]
     if device in ("cuda", "mps"):
         _require_device(device)
-    out = console()
     results = []
     from mi_exercise.runner.warm import start_in_process  # one warm worker for all the runs
 
@@ -360,24 +360,16 @@ def validate_cmd(slugs, validate_all, device, as_json) -> None:
         v = validate_exercise(ex, device=device, render_page=render_page_markdown)
         results.append(v)
         if not as_json:
-            table = Table(title=f"{ex.slug}  ({v.seconds:.1f}s)", title_justify="left", show_lines=False)
-            table.add_column("file")
-            table.add_column("kind")
-            table.add_column("verdict")
-            table.add_column("detail", overflow="fold")
-            for problem in v.problems:
-                table.add_row("-", "metadata", "[red]problem[/red]", Text(problem))
-            for t in v.trials:
-                verdict = "[green]ok[/green]" if t.ok else "[red]FAIL[/red]"
-                table.add_row(Text(t.path.name), t.kind, verdict, Text(t.note))  # notes quote shapes like [4, 16]
-            out.print(table)
+            click.echo("\n".join(report_lines(v, verbose=verbose)))
     ok = all(v.ok for v in results)
     if as_json:
         click.echo(json.dumps({"ok": ok, "exercises": [v.to_dict() for v in results]}, indent=2))
     else:
         bad = [v.exercise.slug for v in results if not v.ok]
-        out.print(f"\n[bold]{len(results) - len(bad)}/{len(results)} exercises valid[/bold]"
-                  + (f"; failing: {', '.join(bad)}" if bad else ""))
+        warned = sum(len(v.warnings) for v in results)
+        click.echo(f"\n{len(results) - len(bad)}/{len(results)} exercises valid"
+                   + (f"; failing: {', '.join(bad)}" if bad else "")
+                   + (f"; {warned} warning(s)" if warned else ""))
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from mi_exercise.catalog.loader import load_catalog
 from mi_exercise.runner.check import run_check
+from mi_exercise.validate import run_override
 
 SLUGS = ["gpt2-config-and-layernorm", "gpt2-embeddings", "gpt2-attention", "gpt2-mlp-and-block", "gpt2-model",
          "gpt2-sampling", "gpt2-training", "gpt2-your-model"]
@@ -26,7 +27,7 @@ def test_attention_solution_passes_and_mutant_is_named():
     ex = load_catalog().get("gpt2-attention")
     good = run_check(ex, ex.solution_path, device="cpu")
     assert good.passed, [(t.name, t.message) for t in good.tests]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "scale_by_d_model.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "scale_by_d_model.py", device="cpu")
     assert not bad.passed
     messages = {t.name: t.message for t in bad.tests}
     assert "sqrt(d_model)" in messages["test_attention_pattern"]
@@ -35,7 +36,7 @@ def test_attention_solution_passes_and_mutant_is_named():
 @pytest.mark.slow
 def test_block_residual_mutant_is_named():
     ex = load_catalog().get("gpt2-mlp-and-block")
-    bad = run_check(ex, ex.grader_dir / "mutants" / "residual_missing.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "residual_missing.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "residual connection around attention is missing" in messages["test_transformer_block"]
 
@@ -45,7 +46,7 @@ def test_model_solution_passes():
     ex = load_catalog().get("gpt2-model")
     good = run_check(ex, ex.solution_path, device="cpu")
     assert good.passed, [(t.name, t.message) for t in good.tests]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "no_ln_final.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "no_ln_final.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "ln_final" in messages["test_model_logits"]
 
@@ -55,14 +56,14 @@ def test_sampling_solution_passes_and_cache_mutant_is_named():
     ex = load_catalog().get("gpt2-sampling")
     good = run_check(ex, ex.solution_path, device="cpu")
     assert good.passed, [(t.name, t.message) for t in good.tests]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "cache_positions_restart.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "cache_positions_restart.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "positional embedding of position 0" in messages["test_cache_one_token_steps"]
     # the generate tests name the wrong cache they build on instead of blaming top-k / top-p
     for test in ("test_generate_greedy", "test_generate_sampled_cache_matches"):
         assert "this test uses your forward_with_cache, which is wrong" in messages[test], messages[test]
         assert "top_k" not in messages[test].split("which is wrong")[1]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "top_p_excludes_crossing_token.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "top_p_excludes_crossing_token.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "crosses" in messages["test_top_p_filter"] or "past p" in messages["test_top_p_filter"]
 
@@ -71,7 +72,7 @@ def test_sampling_solution_passes_and_cache_mutant_is_named():
 def test_training_shift_mutant_is_named():
     """The whole check (its training run takes up to a minute on a busy machine)."""
     ex = load_catalog().get("gpt2-training")
-    bad = run_check(ex, ex.grader_dir / "mutants" / "no_shift.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "no_shift.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "tokens[:, t + 1]" in messages["test_per_token_loss"]
 
@@ -80,18 +81,7 @@ def test_training_shift_mutant_is_named():
 def test_training_unshifted_losses_are_named():
     """A loss with the right shape but no shift, or lm_loss written without it, got only numbers."""
     ex = load_catalog().get("gpt2-training")
-    source = ex.solution_path.read_text()
     for mutant, test in [("no_shift_same_shape", "test_per_token_loss"), ("lm_loss_without_shift", "test_lm_loss")]:
-        path = ex.grader_dir / "mutants" / f"{mutant}.py"
-        learner = tmp_learner(ex, source + "\n\n" + path.read_text())  # a mutant is the solution plus an override
-        messages = {t.name: t.message for t in run_check(ex, learner, device="cpu").tests}
+        messages = {t.name: t.message for t in run_override(ex, ex.grader_dir / "mutants" / f"{mutant}.py").tests}
         assert "no shift" in messages[test] and "tokens[:, 1:]" in messages[test], messages[test]
 
-
-def tmp_learner(ex, text):
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp()) / ex.learner_filename
-    path.write_text(text)
-    return path
