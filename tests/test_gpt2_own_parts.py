@@ -119,3 +119,20 @@ def test_a_file_that_cannot_be_imported_beside_does_not_cascade(workspace):
         assert "half-written" in message and "gpt2_config_and_layernorm.py" in message, message
     finally:
         ln.write_text(good)
+
+
+@pytest.mark.parametrize("uses, words", [
+    ('uses = ["no-such-exercise"]', "unknown exercise 'no-such-exercise'"),
+    ('uses = ["gpt2-mlp-and-block"]', "cycle: gpt2-attention -> gpt2-mlp-and-block -> gpt2-attention"),
+    ('uses = "gpt2-model"', "must be a list"),
+])
+def test_bad_uses_is_a_clear_catalog_error(tmp_path, uses, words):
+    from mi_exercise.catalog.loader import CatalogError
+    from tests.conftest import copy_content
+
+    root = copy_content(tmp_path)
+    toml = root / "exercises" / "gpt2" / "gpt2-attention" / "exercise.toml"
+    toml.write_text(toml.read_text().replace("hints = [", uses + "\nhints = [", 1))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(root)
+    assert info.value.field == "uses" and words in str(info.value), str(info.value)
