@@ -99,6 +99,9 @@ def test_learner_parts_pass_and_the_whole_model_is_their_own(workspace):
         message = messages["test_your_model_loads_the_tiny_gpt2"]
         assert "`blocks.0.attn`, your Attention (gpt2_attention.py)" in message, message
         assert "mi-exercise check gpt2-attention" in message
+        # the text tests build on the model: they name it instead of blaming generation
+        for test in ("test_your_model_writes_greedy_text", "test_your_model_samples_text"):
+            assert "this test uses your GPT-2, which is wrong here" in messages[test], messages[test]
     finally:
         attention_file.write_text(good)
 

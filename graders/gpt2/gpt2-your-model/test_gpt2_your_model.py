@@ -109,18 +109,33 @@ def first_wrong_part(model, ref, tokens) -> str | None:
     return None
 
 
-def check_logits(model, ref, tokens, label):
+def model_problem(model, ref, tokens) -> str | None:
+    """Why the learner's GPT-2 gives other logits than the reference on tokens, or None."""
     with torch.no_grad():
         expected = ref(tokens)
     actual = model(tokens)
     if isinstance(actual, torch.Tensor) and actual.shape == expected.shape and torch.allclose(actual.cpu(), expected, **TOL):
-        return
+        return None
     part = first_wrong_part(model, ref, tokens)
     if part:
-        fail(f"{label}: your GPT-2's logits differ from the reference's; {part}")
-    fail(f"{label}: your GPT-2's logits differ from the reference's although each of your parts gives the "
-         "reference's output on its own: GPT2.forward puts them together differently "
-         "(run `mi-exercise check gpt2-model`)")
+        return f"your GPT-2's logits differ from the reference's; {part}"
+    return ("your GPT-2's logits differ from the reference's although each of your parts gives the reference's "
+            "output on its own: GPT2.forward puts them together differently (run `mi-exercise check gpt2-model`)")
+
+
+def check_logits(model, ref, tokens, label):
+    problem = model_problem(model, ref, tokens)
+    if problem:
+        fail(f"{label}: {problem}")
+
+
+def blame_model_first(model, ref, tokens: list[int], label: str) -> None:
+    """A text test builds on the learner's model: when its logits are wrong, say that, not that
+    generation is wrong."""
+    problem = model_problem(model, ref, torch.tensor([tokens]))
+    if problem:
+        fail(f"{label}: this test uses your GPT-2, which is wrong here (see test_your_model_loads_the_tiny_gpt2): "
+             f"{problem}")
 
 
 def continued(submission, model, prompt: list[int], n: int, label: str, **kwargs) -> list[int]:
@@ -151,8 +166,9 @@ def test_your_model_writes_greedy_text(submission, reference):
         got = continued(submission, model, prompt, 12, label)
         expected = reference.generate(ref, torch.tensor([prompt]), 12, temperature=0.0)[0].tolist()
         if got != expected:
+            blame_model_first(model, ref, expected, label)
             fail(f"{label} wrote\n    {tok.decode(got)!r}\nbut greedy decoding with the tiny GPT-2 writes\n    "
-                 f"{tok.decode(expected)!r}\n(the logits test says whether your model or your generate is the cause)")
+                 f"{tok.decode(expected)!r}\n(your GPT-2's logits are right: look at continue_tokens and your generate)")
 
 
 def test_your_model_samples_text(submission, reference):
@@ -171,6 +187,7 @@ def test_your_model_samples_text(submission, reference):
         for pos in range(len(prompt), len(got)):
             allowed = sampling.top_p_filter(sampling.top_k_filter(logits[pos - 1:pos] / 1.2, 6), 0.95)[0]
             if not torch.isfinite(allowed[got[pos]]):
+                blame_model_first(model, ref, got, label)
                 fail(f"{label} wrote {tok.decode(got)!r}: '{tok.vocab[got[pos]]}' at position {pos} is outside what "
                      "top_k=6 and top_p=0.95 allow; pass temperature, top_k and top_p on to your generate")
         if seed in runs and runs[seed] != got:
@@ -205,5 +222,6 @@ def test_your_model_with_gpt2_small(submission, reference, options):
     got = continued(submission, model, prompt, 8, label)
     expected = reference.generate(ref, torch.tensor([prompt]), 8, temperature=0.0)[0].tolist()
     if got != expected:
+        blame_model_first(model, ref, expected, label)
         decode = bridge.tokenizer.decode if bridge.tokenizer is not None else str
         fail(f"{label} wrote\n    {decode(got)!r}\nbut greedy decoding with {name} writes\n    {decode(expected)!r}")
