@@ -236,19 +236,23 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
     def box(path: Path):
         return sandbox_prefix(sandbox, path)
 
+    # own_parts=False throughout: a solution, stub or override has no learner's earlier files beside
+    # it, so the reference parts stand in for them (gpt2-your-model grades the learner's own)
     v.trials.append(judge(exercise, "solution", exercise.solution_path,
-                          run_check(exercise, exercise.solution_path, device=device, sandbox=box(exercise.solution_path))))
+                          run_check(exercise, exercise.solution_path, device=device, own_parts=False,
+                                    sandbox=box(exercise.solution_path))))
     if v.trials[0].problem:  # the grader itself is broken: nothing else can be judged by it
         v.problems.append("the grader could not grade the solution, so the stub, mutants and alternatives were not tried")
         v.seconds = time.monotonic() - start
         return v
     if exercise.stub_path.is_file():
         v.trials.append(judge(exercise, "stub", exercise.stub_path,
-                              run_check(exercise, exercise.stub_path, device=device, sandbox=box(exercise.stub_path))))
+                              run_check(exercise, exercise.stub_path, device=device, own_parts=False,
+                                        sandbox=box(exercise.stub_path))))
     for kind, paths in (("mutant", exercise.mutant_paths), ("alternative", alternative_paths(exercise))):
         for path in paths:
-            v.trials.append(judge(exercise, kind, path,
-                                  run_override(exercise, path, device=device, sandbox=sandbox, scratch=scratch)))
+            v.trials.append(judge(exercise, kind, path, run_override(exercise, path, device=device, own_parts=False,
+                                                                     sandbox=sandbox, scratch=scratch)))
     v.seconds = time.monotonic() - start
     return v
 

@@ -8,7 +8,7 @@ from mi_exercise.runner.check import run_check
 from mi_exercise.validate import run_override
 
 SLUGS = ["gpt2-config-and-layernorm", "gpt2-embeddings", "gpt2-attention", "gpt2-mlp-and-block", "gpt2-model",
-         "gpt2-sampling", "gpt2-training"]
+         "gpt2-sampling", "gpt2-training", "gpt2-your-model"]
 
 
 def test_chapter_exercises_are_complete():
@@ -59,6 +59,10 @@ def test_sampling_solution_passes_and_cache_mutant_is_named():
     bad = run_override(ex, ex.grader_dir / "mutants" / "cache_positions_restart.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "positional embedding of position 0" in messages["test_cache_one_token_steps"]
+    # the generate tests name the wrong cache they build on instead of blaming top-k / top-p
+    for test in ("test_generate_greedy", "test_generate_sampled_cache_matches"):
+        assert "this test uses your forward_with_cache, which is wrong" in messages[test], messages[test]
+        assert "top_k" not in messages[test].split("which is wrong")[1]
     bad = run_override(ex, ex.grader_dir / "mutants" / "top_p_excludes_crossing_token.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "crosses" in messages["test_top_p_filter"] or "past p" in messages["test_top_p_filter"]
@@ -71,3 +75,13 @@ def test_training_shift_mutant_is_named():
     bad = run_override(ex, ex.grader_dir / "mutants" / "no_shift.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "tokens[:, t + 1]" in messages["test_per_token_loss"]
+
+
+@pytest.mark.slow
+def test_training_unshifted_losses_are_named():
+    """A loss with the right shape but no shift, or lm_loss written without it, got only numbers."""
+    ex = load_catalog().get("gpt2-training")
+    for mutant, test in [("no_shift_same_shape", "test_per_token_loss"), ("lm_loss_without_shift", "test_lm_loss")]:
+        messages = {t.name: t.message for t in run_override(ex, ex.grader_dir / "mutants" / f"{mutant}.py").tests}
+        assert "no shift" in messages[test] and "tokens[:, 1:]" in messages[test], messages[test]
+

@@ -43,9 +43,11 @@ def test_loads_checkpoint_into_learner_layout(checkpoint):
         expected = hf_model(tokens).logits
         torch.testing.assert_close(bridge(tokens), expected, rtol=1e-4, atol=1e-5)
     # the learner-format weights in the reference solution's model give Hugging Face's logits
-    spec = importlib.util.spec_from_file_location("sol_model", ROOT / "graders" / "gpt2" / "gpt2-model" / "solution.py")
-    sol = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sol)
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.runner.plugin import load_reference
+
+    ex = load_catalog().get("gpt2-model")
+    sol = load_reference(ex.solution_path, ex)  # with the reference parts it imports
     model = sol.GPT2(cfg)
     model.load_state_dict(sd)
     with torch.no_grad():
@@ -123,10 +125,12 @@ for label, slug, path in json.loads(sys.argv[1]):
     ex = catalog.get(slug)
     mutant = next((p for p in ex.mutant_paths if p.stem == path), None)
     if mutant is not None:  # an override: graded as solution + mutant
-        r = run_override(ex, mutant, device="cpu", options={"model": "gpt2"})
-    else:
-        r = run_check(ex, ex.solution_path if path == "solution" else Path(path), device="cpu", options={"model": "gpt2"})
+        r = run_override(ex, mutant, device="cpu", options={"model": "gpt2"}, own_parts=False)
+    else:  # own_parts=False: a solution has no learner's earlier files beside it (as in validate)
+        r = run_check(ex, ex.solution_path if path == "solution" else Path(path), device="cpu", options={"model": "gpt2"},
+                      own_parts=False)
     out[label] = {t.name: [t.outcome.value, t.message] for t in r.tests}
+    out[label + " passed"] = r.passed
 print("RESULTS" + json.dumps(out))
 '''
 
@@ -189,3 +193,19 @@ def test_check_model_gpt2_without_weights_is_not_run_with_instructions(tmp_path)
         assert "not in the Hugging Face cache" in message and "from_pretrained('gpt2')" in message, message
         others = [o for name, (o, _) in results[label].items() if name != test]
         assert others and all(o == "passed" for o in others), results[label]
+
+
+@pytest.mark.slow
+def test_gpt2_chapter_with_model_gpt2(gpt2_home, tmp_path):
+    """--model gpt2 in the GPT-2 chapter: with weights in the cache the tests run on them (the fake GPT-2
+    here); without them they are not run, say why, and the check still passes."""
+    with_weights = run_checks(gpt2_home, [["model", "gpt2-model", "solution"], ["yours", "gpt2-your-model", "solution"]])
+    assert with_weights["model"]["test_pretrained_model"][0] == "passed", with_weights["model"]
+    assert with_weights["yours"]["test_your_model_with_gpt2_small"][0] == "passed", with_weights["yours"]
+    assert with_weights["model passed"] and with_weights["yours passed"]
+    (tmp_path / "hub").mkdir()
+    without = run_checks(tmp_path, [["model", "gpt2-model", "solution"], ["yours", "gpt2-your-model", "solution"]])
+    for label, test in [("model", "test_pretrained_model"), ("yours", "test_your_model_with_gpt2_small")]:
+        outcome, message = without[label][test]
+        assert outcome == "not run" and "not in the Hugging Face cache" in message, (label, outcome, message)
+        assert without[label + " passed"], without[label]  # a test not run is not a failure

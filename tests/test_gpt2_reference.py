@@ -1,23 +1,20 @@
 """The gpt2 chapter's reference: TransformerLens's native model, its weights mapped to the learner's
 layout and back, agrees with the plain-PyTorch reference solution."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
+from mi_exercise.catalog.loader import load_catalog
 from mi_exercise.models import gpt2_reference
+from mi_exercise.runner.plugin import load_reference
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def solution(slug: str):
-    path = ROOT / "graders" / "gpt2" / slug / "solution.py"
-    spec = importlib.util.spec_from_file_location(f"sol_{slug.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The reference solution, with the reference parts it imports registered first (as graders see it)."""
+    ex = load_catalog().get(slug)
+    return load_reference(ex.solution_path, ex)
 
 
 @pytest.fixture(scope="module")

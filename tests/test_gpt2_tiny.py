@@ -1,15 +1,11 @@
 """The shipped tiny GPT-2: complete, loadable, and actually trained on its shipped text."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import torch
 
 from mi_exercise.models.gpt2_tiny import WEIGHTS_DIR, load_corpus, load_tiny, tiny_bridge
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_tokenizer_round_trip():
@@ -23,9 +19,11 @@ def test_weights_are_small_and_trained():
     cfg, sd, tok = load_tiny()
     assert sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir()) < 5 * 2**20
     assert cfg["d_vocab"] == len(tok) and sd["embed.W_E"].shape == (len(tok), cfg["d_model"])
-    spec = importlib.util.spec_from_file_location("sol_model_tiny", ROOT / "graders/gpt2/gpt2-model/solution.py")
-    sol = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sol)
+    from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.runner.plugin import load_reference
+
+    ex = load_catalog().get("gpt2-model")
+    sol = load_reference(ex.solution_path, ex)  # with the reference parts it imports
     model = sol.GPT2(cfg).eval()
     model.load_state_dict(sd)
     ids = []

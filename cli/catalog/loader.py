@@ -5,6 +5,7 @@ Every problem is a CatalogError naming the file and the field, never a KeyError 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from mi_exercise.catalog.model import DEVICES, VISIBILITIES, Catalog, Chapter, E
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 EXERCISE_KEYS = {
     "slug", "title", "chapter", "order", "summary", "prerequisites", "hints", "limits",
-    "points", "device", "needs", "visibility",
+    "points", "device", "needs", "visibility", "uses", "own_parts",
 }
 LIMIT_KEYS = {"test_seconds", "check_seconds", "memory_mb", "output_kb", "threads"}
 KNOWN_NEEDS = {"transformer_lens"}
@@ -123,6 +124,10 @@ def _load_exercise(path: Path, chapter_ids: set[str], root: Path) -> Exercise:
     needs = _expect(path, data, "needs", list, required=False) or []
     if not set(needs) <= KNOWN_NEEDS:
         raise CatalogError(path, "needs", f"unknown entries {sorted(set(needs) - KNOWN_NEEDS)} (known: {sorted(KNOWN_NEEDS)})")
+    uses = _expect(path, data, "uses", list, required=False) or []
+    if not all(isinstance(u, str) for u in uses):
+        raise CatalogError(path, "uses", "must be a list of exercise slugs")
+    own_parts = _expect(path, data, "own_parts", bool, required=False) or False
     return Exercise(
         slug=slug,
         title=_expect(path, data, "title", str),
@@ -138,7 +143,31 @@ def _load_exercise(path: Path, chapter_ids: set[str], root: Path) -> Exercise:
         exercise_dir=folder,
         grader_dir=paths.graders_dir(root) / chapter / slug,
         visibility=dict(visibility),
+        uses=tuple((u, Path()) for u in uses),  # slugs for now; _resolve_uses fills in the rest
+        own_parts=own_parts,
     )
+
+
+def _resolve_uses(exercises: list[Exercise]) -> list[Exercise]:
+    """Each `uses` slug becomes (module name, solution path), with the parts those exercises use
+    themselves first: the modules are registered in that order."""
+    by_slug = {ex.slug: ex for ex in exercises}
+
+    def closure(ex: Exercise, trail: tuple[str, ...]) -> list[str]:
+        out: list[str] = []
+        for slug, _ in ex.uses:
+            if slug not in by_slug:
+                raise CatalogError(ex.exercise_dir / "exercise.toml", "uses", f"unknown exercise '{slug}'")
+            if slug in trail:
+                raise CatalogError(ex.exercise_dir / "exercise.toml", "uses", "cycle: " + " -> ".join(trail + (slug,)))
+            for s in closure(by_slug[slug], trail + (slug,)) + [slug]:
+                if s not in out:
+                    out.append(s)
+        return out
+
+    return [dataclasses.replace(ex, uses=tuple((by_slug[s].module_name, by_slug[s].solution_path)
+                                               for s in closure(ex, (ex.slug,))))
+            if ex.uses else ex for ex in exercises]
 
 
 def _check_prerequisites(exercises: list[Exercise]) -> None:
@@ -180,6 +209,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
         seen[ex.slug] = toml_path
         exercises.append(ex)
     _check_prerequisites(exercises)
+    exercises = _resolve_uses(exercises)
     number = {c.id: c.number for c in chapters}
     exercises.sort(key=lambda e: (number[e.chapter], e.order, e.slug))
     return Catalog(root=root, chapters=tuple(chapters), exercises=tuple(exercises))

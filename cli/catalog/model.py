@@ -55,6 +55,12 @@ class Exercise:
     exercise_dir: Path = field(compare=False)
     grader_dir: Path = field(compare=False)
     visibility: dict[str, str] = field(default_factory=dict)  # test name -> VISIBILITIES; "default"
+    # The earlier exercises whose modules the learner's file imports (`from gpt2_attention import
+    # Attention`), all of them, dependencies first: (module name, that exercise's solution.py).
+    # The grader injects these reference versions, so that an earlier bug is reported once, where
+    # it is; with own_parts the learner's own modules are graded instead (validate still injects).
+    uses: tuple[tuple[str, Path], ...] = ()
+    own_parts: bool = False
 
     def visibility_for(self, test_name: str) -> str:
         """Who sees a test's feedback (`check` and `grade`): the key for this exact id

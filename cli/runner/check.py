@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mi_exercise.catalog.model import Exercise
 from mi_exercise.runner.containment import Containment
+from mi_exercise.runner import inject
 from mi_exercise.runner.outcomes import Outcome
 from mi_exercise.runner.proxy import Clock, Submission, WorkerConfig
 
@@ -94,9 +95,12 @@ def resolve_device(requested: str, exercise: Exercise) -> str:
 
 
 def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", sandbox: list[str] | None = None,
-              reference_path: Path | None = None, options: dict | None = None, spawner=None) -> CheckResult:
+              reference_path: Path | None = None, options: dict | None = None, spawner=None,
+              own_parts: bool | None = None) -> CheckResult:
     """`spawner` (config -> WorkerProcess) starts the worker; by default a warm worker when one
-    is running (this process's pool or the workspace's daemon, see warm.py), else a cold one."""
+    is running (this process's pool or the workspace's daemon, see warm.py), else a cold one.
+    `own_parts=False` injects the reference parts even where the exercise grades the learner's
+    own (validate: a solution has no earlier files beside it)."""
     learner_file = Path(learner_file).resolve()
     started = time.monotonic()
     limits = exercise.limits
@@ -109,6 +113,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         output_kb=limits.output_kb,
         sandbox=sandbox,
         threads=limits.threads,
+        inject=tuple(inject.parts_for(exercise, own=own_parts)),
     )
     clock = Clock(test_seconds=limits.test_seconds, check_seconds=limits.check_seconds)
     if spawner is None:  # a warm pool hands out a worker only when its sandboxing matches

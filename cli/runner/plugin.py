@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mi_exercise.feedback.compare import GradingFailure
+from mi_exercise.runner import inject
 from mi_exercise.runner.outcomes import Outcome, SubmissionProblem
 from mi_exercise.runner.proxy import Clock, Submission
 
@@ -42,10 +43,13 @@ class TestResult:
 _reference_cache: dict[Path, object] = {}
 
 
-def load_reference(path: Path):
-    """Import a reference solution on the trusted side, once per process."""
+def load_reference(path: Path, exercise=None):
+    """Import a reference solution on the trusted side, once per process; the reference parts it
+    imports (the exercise's `uses`) are registered first."""
     path = path.resolve()
     if path not in _reference_cache:
+        if exercise is not None:
+            inject.register(inject.parts_for(exercise, own=False))
         name = "mi_exercise_reference_" + "_".join(path.parent.parts[-2:]).replace("-", "_")
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -86,7 +90,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def reference(self):
-        return load_reference(self._reference_path)
+        return load_reference(self._reference_path, self._exercise)
 
     @pytest.fixture
     def device(self) -> str:

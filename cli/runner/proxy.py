@@ -52,6 +52,7 @@ class WorkerConfig:
     output_kb: int = 64
     sandbox: list[str] | None = None  # a command prefix (bwrap ...) that wraps the worker
     threads: int | None = None  # torch.set_num_threads in the worker (exercise.toml [limits] threads)
+    inject: tuple[tuple[str, str], ...] = ()  # (module name, source) registered before the learner's file
 
 
 class WorkerProcess:
@@ -92,6 +93,7 @@ class WorkerProcess:
             "memory_mb": config.memory_mb,
             "preload": list(config.preload),
             "threads": config.threads,
+            "inject": [list(part) for part in config.inject],
         }).encode()
         try:
             wire.send_by(self.req, [wire.HEADER.pack(len(config_frame)), config_frame],

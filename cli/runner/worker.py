@@ -20,7 +20,7 @@ import socket
 import sys
 import traceback
 
-from mi_exercise.runner import wire
+from mi_exercise.runner import inject, wire
 
 # What each exercise.toml `needs` entry imports before the learner's file. A package's
 # __init__ does not import every submodule the learner's first call uses: importing
@@ -297,6 +297,7 @@ def main(argv: list[str]) -> None:
     worker = Worker(req_fd, resp_fd)
     config = json.loads(wire.read_frame(req_fd))  # JSON: read before torch is imported
     worker.boot(config)
+    inject.register(config.pop("inject", ()))  # reference parts the learner's file imports (inject.py)
     worker.load_learner(config["learner_file"], config["module_name"])
     worker.serve()
     sys.stdout.flush()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mi_exercise.grading import assert_close, fail
-from mi_exercise.models.gpt2_grading import build, load_weights, randn, reference_for
+from mi_exercise.models.gpt2_grading import build, load_weights, parameter_names, randn, reference_for
 from mi_exercise.models.gpt2_reference import component
 
 
@@ -95,7 +95,7 @@ def test_transformer_block(submission, ref, device):
 def test_block_submodules(submission, ref):
     cfg, _, sd = ref
     block = build(submission, "TransformerBlock", cfg)
-    names = set(block.state_dict())
+    names = parameter_names(block)
     expected = set(component(sd, "blocks.0"))
     if names != expected:
         fail(f"TransformerBlock's parameters should be exactly {sorted(expected)} (submodules ln1, attn, ln2, mlp); "

@@ -16,19 +16,9 @@ import pytest
 import torch
 
 from mi_exercise.grading import assert_close, fail
-from mi_exercise.models.gpt2_grading import build, load_weights
+from mi_exercise.models.gpt2_grading import build, load_weights, one_thread  # noqa: F401 - autouse fixture
 
 N_DRAWS = 4000
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The reference's work here is tiny; with two threads on a busy machine each small op waits on
-    the other thread and runs ~10x slower, so the trusted side uses one thread while this grader runs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def randn(seed: int, *shape: int, scale: float = 1.0) -> torch.Tensor:
@@ -336,6 +326,45 @@ def test_cache_several_new_tokens(submission, tiny, device):
                      rtol=1e-4, atol=2e-4)
 
 
+def cache_problem(submission, model, tiny) -> str | None:
+    """Whether the learner's forward_with_cache gives the full forward pass's logits on a prompt and
+    one more token; generate(use_cache=True) builds on it, so its tests name it when it is wrong."""
+    cfg, _, tok, ref_model = tiny
+    tokens = text_tokens(tok, "the small cat sat on the warm mat .", "a happy bird sang in the green tree")
+    full = ref_model(tokens).detach()
+    try:
+        logits, cache = submission.forward_with_cache(model, tokens[:, :-1], None)
+        step, _ = submission.forward_with_cache(model, tokens[:, -1:], cache)
+    except Exception as exc:  # noqa: BLE001 - a raise or a value that is not a pair
+        return f"it ends in {str(exc).splitlines()[0][:200]}"
+    for what, got, want in (("on a prompt", logits, full[:, :-1]), ("on the token after a cache", step, full[:, -1:])):
+        if not (isinstance(got, torch.Tensor) and got.shape == want.shape
+                and torch.allclose(got.cpu(), want, rtol=1e-4, atol=2e-4)):
+            return f"its logits {what} differ from the full forward pass's"
+    return None
+
+
+def uses_failed_part(label: str, part: str, why: str, test: str) -> None:
+    fail(f"{label}: this test uses your {part}, which is wrong ({why}; see {test}), so it cannot judge the rest; "
+         f"fix {part} first")
+
+
+def filter_problem(submission, reference) -> str | None:
+    """The first of the learner's filters that differs from the reference on the settings the
+    sampled generate test uses (top_k=5, then top_p=0.9), or None."""
+    row = randn(70, 3, 12, scale=2)
+    for name, args in (("top_k_filter", (row, 5)), ("top_p_filter", (row, 0.9))):
+        want = getattr(reference, name)(*args)
+        try:
+            got = getattr(submission, name)(*args)
+        except Exception:  # noqa: BLE001 - its own test reports how it ends
+            return name
+        if not (isinstance(got, torch.Tensor) and got.shape == want.shape
+                and torch.equal(torch.isfinite(got.cpu()), torch.isfinite(want))):
+            return name
+    return None
+
+
 def test_generate_greedy(submission, reference, tiny, device):
     cfg, sd, tok, ref_model = tiny
     model = learner_model(submission, cfg, sd)
@@ -345,6 +374,8 @@ def test_generate_greedy(submission, reference, tiny, device):
         label = f"generate(model, prompt [2, {prompt.shape[1]}], 10, temperature=0.0, use_cache={use_cache})"
         got = submission.generate(model, prompt, 10, temperature=0.0, use_cache=use_cache)
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.equal(got, expected):
+            if use_cache and (why := cache_problem(submission, model, tiny)):
+                uses_failed_part(label, "forward_with_cache", why, "test_cache_one_token_steps")
             fail(f"{label} gave\n    {[tok.decode(r) for r in got]}\nbut greedy decoding gives\n    "
                  f"{[tok.decode(r) for r in expected]}" +
                  ("\n(with use_cache=True: feed only the new token each step, with the cache)" if use_cache else ""))
@@ -371,10 +402,17 @@ def test_generate_sampled_cache_matches(submission, reference, tiny):
             allowed = reference.top_p_filter(reference.top_k_filter(logits[:, pos - 1] / 0.8, 5), 0.9)
             ok = torch.isfinite(allowed.gather(-1, got[:, pos:pos + 1]))
             if not ok.all():
+                # a wrong cache gives wrong logits to draw from: that is not top-k's or top-p's fault
+                if use_cache and (why := cache_problem(submission, model, tiny)):
+                    uses_failed_part(label, "forward_with_cache", why, "test_cache_one_token_steps")
+                if (part := filter_problem(submission, reference)):
+                    uses_failed_part(label, part, "it keeps other tokens than the reference's", f"test_{part}")
                 row = int((~ok).nonzero()[0, 0])
                 fail(f"{label}: row {row} drew '{tok.vocab[int(got[row, pos])]}' at position {pos}, which is "
                      "outside the tokens that top_k=5 and then top_p=0.9 allow (after dividing by the temperature)")
     if not torch.equal(runs[True], runs[False]):
+        if (why := cache_problem(submission, model, tiny)):
+            uses_failed_part("generate(..., use_cache=True)", "forward_with_cache", why, "test_cache_one_token_steps")
         fail("generate(..., seed=3, temperature=0.8, top_k=5, top_p=0.9) gave different tokens with and without the "
              f"cache:\n    use_cache=False: {[tok.decode(r) for r in runs[False]]}\n    use_cache=True:  "
              f"{[tok.decode(r) for r in runs[True]]}")
