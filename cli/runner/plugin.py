@@ -76,6 +76,7 @@ class GradingPlugin:
         self._options = dict(options or {})
         self.results: list[TestResult] = []
         self.collect_errors: list[str] = []
+        self.figures: dict[str, list] = {}  # record_figure's arrays, saved after the check
 
     # -- fixtures -------------------------------------------------------------------------
     @pytest.fixture
@@ -94,6 +95,21 @@ class GradingPlugin:
     def options(self) -> dict:
         """Grading options from the command line: {"full": bool, "model": "gpt2" | None}."""
         return self._options
+
+    @pytest.fixture
+    def record_figure(self):
+        """record_figure(name, value): keep a value the learner's code returned (a tensor or nested
+        lists of numbers) for the exercise page to draw beside the reference's. Plain numbers only
+        (see site_builder/learner_results.py); a value that is not a small array is left out."""
+        from mi_exercise.site_builder.learner_results import ResultError, plain_array
+
+        def record(name: str, value) -> bool:
+            try:
+                self.figures[name] = plain_array(value)
+            except ResultError:
+                return False
+            return True
+        return record
 
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):
