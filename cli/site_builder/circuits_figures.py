@@ -104,3 +104,57 @@ def positional_qk(layer: int, head: int, n: int = 16) -> np.ndarray:
     scores = pos @ W_QK[layer, head] @ pos.T / np.sqrt(model_info()["model_config"]["d_head"])
     scores[np.triu(np.ones((n, n), dtype=bool), k=1)] = np.nan
     return scores
+
+
+# -- activation patching: the exercise's reference definitions in numpy ------------------------------
+
+def patching_setup(seq_len: int = 12, k: int = 6, batch: int = 8, seed: int = 3) -> dict:
+    """The grader's finding test's inputs: clean [BOS] + seq + seq, the first copy's seq[k + 1] (position
+    2 + k) replaced by the next token id not in the row, the query position 1 + seq_len + k."""
+    from mi_exercise.models.induction_numpy import repeated_tokens
+
+    clean = repeated_tokens(seq_len, batch, seed)
+    correct = clean[:, 2 + k].copy()
+    wrong = np.array([next(t % 128 for t in range(int(c) + 1, int(c) + 128) if t % 128 and t % 128 not in set(row.tolist()))
+                      for c, row in zip(correct, clean)])
+    corrupted = clean.copy()
+    corrupted[:, 2 + k] = wrong
+    return {"clean": clean, "corrupted": corrupted, "correct": correct, "wrong": wrong, "pos": 1 + seq_len + k,
+            "seq_len": seq_len, "k": k}
+
+
+def _logit_diff(logits, s) -> float:
+    rows = np.arange(len(s["correct"]))
+    return float((logits[rows, s["pos"], s["correct"]] - logits[rows, s["pos"], s["wrong"]]).mean())
+
+
+def residual_hook_names() -> list[str]:
+    L = model_info()["model_config"]["n_layers"]
+    return [f"blocks.{layer}.hook_resid_pre" for layer in range(L)] + [f"blocks.{L - 1}.hook_resid_post"]
+
+
+def patching_maps(s: dict | None = None) -> dict:
+    """{"clean", "corrupted": mean logit differences, "residual": [n_layers + 1, T], "heads": [n_layers,
+    n_heads]}: the normalised logit difference after each patch, as the reference solution computes it."""
+    from mi_exercise.models.induction_numpy import run_with_cache
+
+    s = s or patching_setup()
+    clean_logits, cache = run_with_cache(s["clean"])
+    hi, lo = _logit_diff(clean_logits, s), _logit_diff(run_with_cache(s["corrupted"])[0], s)
+
+    def score(edit):
+        return (_logit_diff(run_with_cache(s["corrupted"], edit=edit)[0], s) - lo) / (hi - lo)
+
+    def put(name, index):
+        def fn(x):
+            x = x.copy()
+            x[index] = cache[name][index]
+            return x
+        return {name: fn}
+
+    T = s["clean"].shape[1]
+    residual = np.array([[score(put(name, (slice(None), p))) for p in range(T)] for name in residual_hook_names()])
+    cfg = model_info()["model_config"]
+    heads = np.array([[score(put(f"blocks.{layer}.attn.hook_z", (slice(None), slice(None), h)))
+                       for h in range(cfg["n_heads"])] for layer in range(cfg["n_layers"])])
+    return {"clean": hi, "corrupted": lo, "residual": residual, "heads": heads, "setup": s}
