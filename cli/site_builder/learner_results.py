@@ -30,6 +30,8 @@ class ResultError(ValueError):
 
 
 def _number(v) -> float | None:
+    if v is None:  # how a non-finite value was saved
+        return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ResultError(f"expected a number, got {type(v).__name__}")
     v = float(v)

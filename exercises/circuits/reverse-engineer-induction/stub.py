@@ -5,14 +5,15 @@ on the shipped model AND on other models whose heads sit elsewhere, and compares
 with what it measures itself: nothing about the shipped model's heads may be written into your
 code. Use anything from the chapter (attention patterns, composition scores, patching).
 
-    from mi_exercise.models.induction import load_induction_model, repeated_tokens
-    model = load_induction_model()
+    from mi_exercise.models.induction import load_circuits_model, repeated_tokens
+    model = load_circuits_model()                             # the chapter's model
+    other = load_circuits_model(name="attn-only-circuits-3l")  # 3 layers, heads elsewhere
     tokens = repeated_tokens(20, batch=8, d_vocab=model.cfg.d_vocab)
 """
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model, repeated_tokens  # noqa: F401
+from mi_exercise.models.induction import load_circuits_model, load_induction_model, repeated_tokens  # noqa: F401
 
 
 def find_circuit(model) -> dict:

@@ -2,7 +2,7 @@
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model, repeated_tokens  # noqa: F401
+from mi_exercise.models.induction import load_circuits_model, load_induction_model, repeated_tokens  # noqa: F401
 
 SEQ_LEN = 20
 
@@ -15,7 +15,7 @@ def attention_patterns(model, seq_len: int = SEQ_LEN) -> list[torch.Tensor]:
     return [cache[f"blocks.{layer}.attn.hook_pattern"].float().cpu() for layer in range(model.cfg.n_layers)]
 
 
-def head_roles(patterns, seq_len: int = SEQ_LEN, threshold: float = 0.3) -> tuple[list, list]:
+def head_roles(patterns, seq_len: int = SEQ_LEN, threshold: float = 0.4) -> tuple[list, list]:
     """(previous-token heads, induction heads): mean attention one back, and seq_len - 1 back from the
     second copy's queries (the token after the earlier occurrence), above threshold."""
     previous, induction = [], []

@@ -1,7 +1,9 @@
 """Grader for reverse-engineer-induction (the capstone), graded by outcome. The learner's
-find_circuit runs in the worker on the shipped model and on variants built here from it: its heads
-permuted within each layer (the same computation, the circuit at other indices), and a variant whose
-one previous-token head writes nothing (it still attends to the previous token, but composes with
+find_circuit runs in the worker on the chapter's shipped model (attn-only-circuits), on the second
+shipped model (attn-only-circuits-3l: three layers, the previous-token head elsewhere), and on
+variants built here: the chapter's model with its heads permuted within each layer (the same
+computation, the circuit at other indices), and the TransformerLens chapter's model with one of its
+two previous-token heads writing nothing (it still attends to the previous token, but composes with
 nobody). The learner's model is turned into each variant through its own load_state_dict with a state
 dict made on the trusted side; the facts are measured on the trusted side, on the same weights."""
 
@@ -9,7 +11,7 @@ import pytest
 import torch
 
 from mi_exercise.grading import fail
-from mi_exercise.models.induction import induction_heads, load_induction_model, previous_token_heads
+from mi_exercise.models.induction import induction_heads, load_shipped_model, previous_token_heads
 
 KEYS = ("previous_token_heads", "induction_heads", "k_composition", "offsets")
 
@@ -30,11 +32,6 @@ def permuted(state: dict, n_heads: int, perms: dict[int, list[int]], silence: li
         d_head = sd[f"blocks.{layer}.attn.q.weight"].shape[0] // n_heads
         sd[f"blocks.{layer}.attn.o.weight"][:, head * d_head:(head + 1) * d_head] = 0.0
     return sd
-
-
-@pytest.fixture(scope="module")
-def trusted():
-    return load_induction_model()
 
 
 def heads_set(value, what: str) -> set:
@@ -94,40 +91,48 @@ def compare(got: dict, truth: dict, model_name: str) -> None:
             fail(f"on {model_name}, {what} is {truth['offsets'][key]}, you said {got['offsets'][key]}")
 
 
-VARIANTS = {
-    "the shipped model": ({}, []),
-    "a model with its heads permuted (layer 0: [1, 3, 0, 2], layer 1: [2, 0, 3, 1])": ({0: [1, 3, 0, 2], 1: [2, 0, 3, 1]}, []),
-    "a model whose previous-token head 0.1 writes nothing (layer 0 permuted [2, 0, 3, 1])": ({0: [2, 0, 3, 1]}, [(0, 1)]),
+VARIANTS = {  # name in the messages: (shipped model, head permutation per layer, heads silenced after it)
+    "the chapter's shipped model (attn-only-circuits)": ("attn-only-circuits", {}, []),
+    "the second shipped model (attn-only-circuits-3l)": ("attn-only-circuits-3l", {}, []),
+    "attn-only-circuits with its heads permuted (layer 0: [3, 1, 0, 2], layer 1: [2, 0, 3, 1])":
+        ("attn-only-circuits", {0: [3, 1, 0, 2], 1: [2, 0, 3, 1]}, []),
+    "attn-only-induction with its previous-token head 0.1 writing nothing (layer 0 permuted [2, 0, 3, 1])":
+        ("attn-only-induction", {0: [2, 0, 3, 1]}, [(0, 1)]),
 }
 
 
-def truth_for(trusted, reference, sd, perms, silence) -> dict:
+def truth_for(name, reference, sd, perms, silence) -> dict:
     """The facts, measured on the trusted side: the reference's measurement on the same weights, checked
     against the shipped config's heads moved by the permutation."""
-    model = load_induction_model()
+    model = load_shipped_model(name)
     model.load_state_dict(sd)
     truth = parse(reference.find_circuit(model))
     inverse = {layer: {old: new for new, old in enumerate(perm)} for layer, perm in perms.items()}
     moved = lambda heads: {(l, inverse.get(l, {}).get(h, h)) for l, h in heads}
-    assert truth["previous_token_heads"] == moved(previous_token_heads()), "grader: the reference misses a previous-token head"
-    assert truth["induction_heads"] == moved(induction_heads()), "grader: the reference misses an induction head"
+    assert truth["previous_token_heads"] == moved(previous_token_heads(name)), "grader: the reference misses a previous-token head"
+    assert truth["induction_heads"] == moved(induction_heads(name)), "grader: the reference misses an induction head"
     assert all(a not in set(silence) for a, _ in truth["k_composition"]), "grader: a silenced head composes"
     return truth
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS), ids=["shipped", "permuted", "silenced-head"])
-def test_find_circuit(submission, reference, record_figure, trusted, device, variant):
-    perms, silence = VARIANTS[variant]
+@pytest.mark.parametrize("variant", list(VARIANTS), ids=["shipped", "second-shipped", "permuted", "silenced-head"])
+def test_find_circuit(submission, reference, record_figure, device, variant):
+    name, perms, silence = VARIANTS[variant]
+    trusted = load_shipped_model(name)
     cfg = trusted.cfg
     sd = permuted(trusted.state_dict(), cfg.n_heads, perms, silence)
-    truth = truth_for(trusted, reference, sd, perms, silence)
-    model = submission.load_induction_model(device)
+    truth = truth_for(name, reference, sd, perms, silence)
+    if not submission.has("load_circuits_model") or not submission.has("load_induction_model"):
+        fail("your file must import load_circuits_model and load_induction_model (the stub's import line): the "
+             "grader loads the models in the worker through them")
+    model = (submission.load_circuits_model(device, name) if name.startswith("attn-only-circuits")
+             else submission.load_induction_model(device))
     if not hasattr(model, "get"):
         fail(f"load_induction_model must return the model object (a TransformerBridge), got {type(model).__name__}")
     if perms or silence:
         model.load_state_dict({k: v.to(device) for k, v in sd.items()})
     got = parse(submission.find_circuit(model))
-    if not perms:
+    if name == "attn-only-circuits" and not perms:
         roles = [[0.0] * cfg.n_heads for _ in range(cfg.n_layers)]
         for l, h in got["previous_token_heads"]:
             if 0 <= l < cfg.n_layers and 0 <= h < cfg.n_heads:

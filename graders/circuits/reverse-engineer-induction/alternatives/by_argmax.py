@@ -3,7 +3,7 @@ argmax of its pattern rows, K-composition from traces of small matrices against 
 
 import torch
 
-from mi_exercise.models.induction import load_induction_model, repeated_tokens  # noqa: F401
+from mi_exercise.models.induction import load_circuits_model, load_induction_model, repeated_tokens  # noqa: F401
 
 
 def find_circuit(model):
