@@ -104,10 +104,12 @@ def test_patch_residual(submission, reference, trusted, device):
             got = submission.patch_residual(model, corrupted.to(device), cache[name].to(device), name, p)
             expected = reference.patch_residual(trusted, corrupted, cache[name], name, p)
             if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.allclose(got.cpu(), expected, atol=1e-4):
-                for other in (p - 1, p + 1):
-                    if 0 <= other < clean.shape[1] and torch.allclose(
-                            got.cpu(), reference.patch_residual(trusted, corrupted, cache[name], name, other), atol=1e-4):
-                        fail(f"{call} patched position {other} instead of {p}: replace resid[:, pos] only")
+                near = [o for o in (p - 1, p + 1) if 0 <= o < clean.shape[1] and torch.allclose(
+                    got.cpu(), reference.patch_residual(trusted, corrupted, cache[name], name, o), atol=1e-4)]
+                if near:
+                    fail(f"{call} patched " + (f"position {near[0]}" if len(near) == 1 else f"a position next to {p}") +
+                         f" instead of {p}: patching the wrong position. Replace resid[:, pos] only (position i holds "
+                         "token i; its logits predict token i + 1, but the patch goes where the activation is)")
                 with torch.no_grad():
                     if torch.allclose(got.cpu(), trusted(corrupted), atol=1e-5) and not torch.allclose(expected, trusted(corrupted), atol=1e-5):
                         fail(f"{call} returned the corrupted run's logits: the patch had no effect. The hook must return the "
@@ -116,6 +118,15 @@ def test_patch_residual(submission, reference, trusted, device):
     with torch.no_grad():
         assert_close(model(corrupted.to(device)), trusted(corrupted), name="model(corrupted) after patch_residual (no hook "
                      "may stay on the model: use run_with_hooks)", device=device, rtol=1e-4, atol=1e-4)
+
+
+def wrong_hook_patch(model, corrupted, clean_z, layer, head, hook):
+    def patch(act, _):
+        act = act.clone()
+        act[:, :, head] = clean_z[:, :, head]
+        return act
+    with torch.no_grad():
+        return model.run_with_hooks(corrupted, fwd_hooks=[(f"blocks.{layer}.attn.{hook}", patch)])
 
 
 def test_patch_head(submission, reference, trusted, device):
@@ -128,6 +139,11 @@ def test_patch_head(submission, reference, trusted, device):
         call = f"patch_head(model, corrupted [2, 13], clean hook_z of layer {layer}, layer={layer}, head={head})"
         got = submission.patch_head(model, corrupted.to(device), z.to(device), layer, head)
         expected = reference.patch_head(trusted, corrupted, z, layer, head)
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.allclose(got.cpu(), expected, atol=1e-4):
+            for hook in ("hook_v", "hook_q", "hook_k"):
+                if torch.allclose(got.cpu(), wrong_hook_patch(trusted, corrupted, z, layer, head, hook), atol=1e-4):
+                    fail(f"{call} wrote the clean z into blocks.{layer}.attn.{hook}: the wrong hook (same shape, but "
+                         f"{hook[5:]} is an input of the attention, not the head's output). Patch blocks.{layer}.attn.hook_z")
         assert_close(got, expected, name=call + " (logits)", device=device, rtol=1e-4, atol=1e-4)
     with torch.no_grad():
         assert_close(model(corrupted.to(device)), trusted(corrupted), name="model(corrupted) after patch_head (no hook "
