@@ -135,7 +135,9 @@
           tip.textContent = text;
           tip.hidden = false;
           var box = root.getBoundingClientRect(), cellBox = ev.target.getBoundingClientRect();
-          tip.style.left = (cellBox.left - box.left + cellBox.width + 6) + "px";
+          var left = cellBox.left - box.left + cellBox.width + 6;
+          if (left + tip.offsetWidth > box.width) { left = Math.max(0, cellBox.left - box.left - tip.offsetWidth - 6); }
+          tip.style.left = left + "px";  // beside the cell, on whichever side it fits
           tip.style.top = (cellBox.top - box.top - 4) + "px";
         });
         panels.appendChild(panel);

@@ -49,13 +49,13 @@ def test_capstone_roles_are_the_reference_find_circuit():
     from mi_exercise.site_builder.pictures import exercise_pictures
 
     ex = load_catalog().get("reverse-engineer-induction")
-    found = solution_module("circuits", "reverse-engineer-induction").find_circuit(load_shipped_model("attn-only-induction"))
+    found = solution_module("circuits", "reverse-engineer-induction").find_circuit(load_shipped_model("attn-only-circuits"))
     figures = exercise_pictures(ex, {"workspace": None, "learner_file": None, "status": "not started", "learner_results": {}})
     import json
     import re
 
-    assert [f["title"] for f in figures][-1] == "Head roles: 1 previous-token head, 2 induction head"
-    payload = json.loads(re.search(r'class="mi-viewer-data">(.*?)</script>', figures[-1]["svg"]).group(1))
+    assert figures[1]["title"] == "Head roles of attn-only-circuits: 1 previous-token head, 2 induction head"
+    payload = json.loads(re.search(r'class="mi-viewer-data">(.*?)</script>', figures[1]["svg"]).group(1))
     roles = payload["items"][0]["data"]
     assert sorted([l, h] for l, row in enumerate(roles) for h, v in enumerate(row) if v == 1.0) == sorted(found["previous_token_heads"])
     assert sorted([l, h] for l, row in enumerate(roles) for h, v in enumerate(row) if v == 2.0) == sorted(found["induction_heads"])

@@ -121,7 +121,7 @@ def test_patch_residual(submission, reference, trusted, device):
 
 
 def wrong_hook_patch(model, corrupted, clean_z, layer, head, hook):
-    def patch(act, _):
+    def patch(act, hook):  # TransformerLens passes hook= by name
         act = act.clone()
         act[:, :, head] = clean_z[:, :, head]
         return act
