@@ -101,9 +101,11 @@ class GradingPlugin:
         """record_figure(name, value): keep a value the learner's code returned (a tensor or nested
         lists of numbers) for the exercise page to draw beside the reference's. Plain numbers only
         (see site_builder/learner_results.py); a value that is not a small array is left out."""
-        from mi_exercise.site_builder.learner_results import ResultError, plain_array
+        from mi_exercise.site_builder.learner_results import NAME, ResultError, plain_array
 
         def record(name: str, value) -> bool:
+            if not isinstance(name, str) or not NAME.match(name):  # the grader's mistake, not the learner's
+                raise ValueError(f"record_figure: a figure's name is lower-case letters, digits, '_', '.', '-': {name!r}")
             try:
                 self.figures[name] = plain_array(value)
             except ResultError:
