@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mi_exercise.validate import compose
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -37,7 +39,10 @@ def build_class(root: Path, n: int, chapter: str = "foundations") -> list[Path]:
         for slug, src in sources[i % len(sources)].items():
             target = sub / f"00-{chapter}" / f"{slug.replace('-', '_')}.py"
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, target)
+            if src.parent.name == "mutants":  # an override: a learner's file is the solution + mutant
+                target.write_text(compose(src.parent.parent / "solution.py", src))
+            else:
+                shutil.copy(src, target)
         subs.append(sub)
     return subs
 

@@ -37,11 +37,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from mi_exercise.catalog.loader import load_catalog
+    from mi_exercise.validate import graded_source
     from mi_exercise.workspace.workspace import find_workspace
 
     catalog = load_catalog()
     ex = catalog.get(args.slug)
-    versions = [ex.solution_path.read_text(), ex.mutant_paths[0].read_text()]
+    versions = [ex.solution_path.read_text(), graded_source(ex, ex.mutant_paths[0])]
     info = {**machine(), "loadavg_at_start": loadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         ws_dir = Path(tmp) / "ws"

@@ -3,10 +3,14 @@
 For each exercise: the metadata is valid (the catalog loaded), the page renders, the stub and
 solution exist, the grader passes the reference solution on every test, and it rejects the stub
 and every mutant (at least one test not passed each).
+
+A mutant is an override: it holds only the definitions it replaces, and what is graded is the
+solution's source followed by the mutant's, as one module (later definitions win).
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +56,24 @@ def _first_failure(result: CheckResult, width: int = 160) -> str:
     return result.problem.splitlines()[0] if result.problem else ""
 
 
+def compose(solution: Path, override: Path) -> str:
+    """The module graded for an override (a mutant): the solution, then the override's source."""
+    marker = f"\n\n# ---- {override.parent.name}/{override.name}: the definitions below replace the solution's ----\n"
+    return solution.read_text() + marker + override.read_text()
+
+
+def graded_source(exercise: Exercise, override: Path) -> str:
+    return compose(exercise.solution_path, override)
+
+
+def run_override(exercise: Exercise, override: Path, *, device: str = "cpu", **kwargs) -> CheckResult:
+    """Grade solution + override as one learner file (named after the override)."""
+    with tempfile.TemporaryDirectory(prefix="mi-exercise-override-") as tmp:
+        learner = Path(tmp) / override.name
+        learner.write_text(graded_source(exercise, override))
+        return run_check(exercise, learner, device=device, **kwargs)
+
+
 def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=None) -> Validation:
     import time
 
@@ -83,7 +105,7 @@ def validate_exercise(exercise: Exercise, *, device: str = "cpu", render_page=No
     candidates = [("stub", exercise.stub_path)] if exercise.stub_path.is_file() else []
     candidates += [("mutant", p) for p in exercise.mutant_paths]
     for kind, path in candidates:
-        r = run_check(exercise, path, device=device)
+        r = run_check(exercise, path, device=device) if kind == "stub" else run_override(exercise, path, device=device)
         rejected = not r.passed and not r.problem
         note = ("rejected: " + _first_failure(r)) if rejected else (
             "NOT rejected: the grader passes it" if r.passed else "grader problem: " + r.problem.splitlines()[0])

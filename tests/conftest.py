@@ -58,6 +58,13 @@ def content(tmp_path) -> Path:
     return copy_content(tmp_path / "content", ["tensor-basics"])
 
 
+def mutant_text(grader_dir: Path, name: str) -> str:
+    """A mutant as a learner would submit it: the solution followed by the mutant's override."""
+    from mi_exercise.validate import compose
+
+    return compose(grader_dir / "solution.py", grader_dir / "mutants" / name)
+
+
 def solution_text(chapter: str, slug: str) -> str:
     return (SOLUTIONS / chapter / slug / "solution.py").read_text()
 

@@ -5,6 +5,7 @@ import pytest
 
 from mi_exercise.catalog.loader import load_catalog
 from mi_exercise.runner.check import run_check
+from mi_exercise.validate import run_override
 
 SLUGS = ["gpt2-config-and-layernorm", "gpt2-embeddings", "gpt2-attention", "gpt2-mlp-and-block", "gpt2-model",
          "gpt2-sampling", "gpt2-training"]
@@ -26,7 +27,7 @@ def test_attention_solution_passes_and_mutant_is_named():
     ex = load_catalog().get("gpt2-attention")
     good = run_check(ex, ex.solution_path, device="cpu")
     assert good.passed, [(t.name, t.message) for t in good.tests]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "scale_by_d_model.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "scale_by_d_model.py", device="cpu")
     assert not bad.passed
     messages = {t.name: t.message for t in bad.tests}
     assert "sqrt(d_model)" in messages["test_attention_pattern"]
@@ -35,7 +36,7 @@ def test_attention_solution_passes_and_mutant_is_named():
 @pytest.mark.slow
 def test_block_residual_mutant_is_named():
     ex = load_catalog().get("gpt2-mlp-and-block")
-    bad = run_check(ex, ex.grader_dir / "mutants" / "residual_missing.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "residual_missing.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "residual connection around attention is missing" in messages["test_transformer_block"]
 
@@ -45,7 +46,7 @@ def test_model_solution_passes():
     ex = load_catalog().get("gpt2-model")
     good = run_check(ex, ex.solution_path, device="cpu")
     assert good.passed, [(t.name, t.message) for t in good.tests]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "no_ln_final.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "no_ln_final.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "ln_final" in messages["test_model_logits"]
 
@@ -55,10 +56,10 @@ def test_sampling_solution_passes_and_cache_mutant_is_named():
     ex = load_catalog().get("gpt2-sampling")
     good = run_check(ex, ex.solution_path, device="cpu")
     assert good.passed, [(t.name, t.message) for t in good.tests]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "cache_positions_restart.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "cache_positions_restart.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "positional embedding of position 0" in messages["test_cache_one_token_steps"]
-    bad = run_check(ex, ex.grader_dir / "mutants" / "top_p_excludes_crossing_token.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "top_p_excludes_crossing_token.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "crosses" in messages["test_top_p_filter"] or "past p" in messages["test_top_p_filter"]
 
@@ -67,6 +68,6 @@ def test_sampling_solution_passes_and_cache_mutant_is_named():
 def test_training_shift_mutant_is_named():
     """The whole check (its training run takes up to a minute on a busy machine)."""
     ex = load_catalog().get("gpt2-training")
-    bad = run_check(ex, ex.grader_dir / "mutants" / "no_shift.py", device="cpu")
+    bad = run_override(ex, ex.grader_dir / "mutants" / "no_shift.py", device="cpu")
     messages = {t.name: t.message for t in bad.tests}
     assert "tokens[:, t + 1]" in messages["test_per_token_loss"]

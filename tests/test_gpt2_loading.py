@@ -116,12 +116,16 @@ import json, sys
 from pathlib import Path
 from mi_exercise.catalog.loader import load_catalog
 from mi_exercise.runner.check import run_check
+from mi_exercise.validate import run_override
 catalog = load_catalog()
 out = {}
 for label, slug, path in json.loads(sys.argv[1]):
     ex = catalog.get(slug)
-    learner = {"solution": ex.solution_path}.get(path) or next((p for p in ex.mutant_paths if p.stem == path), None) or Path(path)
-    r = run_check(ex, learner, device="cpu", options={"model": "gpt2"})
+    mutant = next((p for p in ex.mutant_paths if p.stem == path), None)
+    if mutant is not None:  # an override: graded as solution + mutant
+        r = run_override(ex, mutant, device="cpu", options={"model": "gpt2"})
+    else:
+        r = run_check(ex, ex.solution_path if path == "solution" else Path(path), device="cpu", options={"model": "gpt2"})
     out[label] = {t.name: [t.outcome.value, t.message] for t in r.tests}
 print("RESULTS" + json.dumps(out))
 '''

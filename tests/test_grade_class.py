@@ -16,7 +16,7 @@ import jsonschema
 import nbformat
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, mutant_text, run_cli
 
 GR = REPO / "graders" / "foundations" / "tensor-basics"
 SOLUTION = (GR / "solution.py").read_text()
@@ -56,8 +56,8 @@ def build_class(root: Path) -> dict[str, Path]:
     subs = {
         "correct": folder(root, "correct", SOLUTION),
         "env-sniffer": folder(root, "env-sniffer", ENV_SNIFFER),
-        "wrong-axis": folder(root, "wrong-axis", (GR / "mutants" / "row_means_wrong_axis.py").read_text()),
-        "unbiased": folder(root, "unbiased", (GR / "mutants" / "unbiased_std.py").read_text()),
+        "wrong-axis": folder(root, "wrong-axis", mutant_text(GR, "row_means_wrong_axis.py")),
+        "unbiased": folder(root, "unbiased", mutant_text(GR, "unbiased_std.py")),
         "half-done": folder(root, "half-done", HALF),
         "stub": folder(root, "stub", STUB),
         "syntax-error": folder(root, "syntax-error", "def arange_grid(rows, cols)\n    return 1\n"),
@@ -74,7 +74,7 @@ def build_class(root: Path) -> dict[str, Path]:
     # a zip of a workspace, a corrupt zip and a zip with an escaping path
     good = root / "zipped.zip"
     with zipfile.ZipFile(good, "w") as zf:
-        zf.writestr(str(LAYOUT), (GR / "mutants" / "unbiased_std.py").read_text())
+        zf.writestr(str(LAYOUT), mutant_text(GR, "unbiased_std.py"))
     subs["zipped"] = good
     (root / "corrupt.zip").write_bytes(b"PK\x03\x04 this is not a zip")
     subs["corrupt"] = root / "corrupt.zip"
@@ -166,8 +166,8 @@ def test_grade_a_class(content, tmp_path, monkeypatch):
     half = {t["name"]: t["passed"] for t in recs["half-done"]["exercises"][0]["tests"]}
     assert sum(half.values()) == 7 and not half["test_row_means"] and half["test_outer_sum"]
     # partly correct submissions: the batch agrees with a direct check of the same file
-    assert score["wrong-axis"] == direct_points(GR / "mutants" / "row_means_wrong_axis.py") < full
-    assert score["unbiased"] == score["zipped"] == direct_points(GR / "mutants" / "unbiased_std.py") < full
+    assert score["wrong-axis"] == direct_points(subs["wrong-axis"] / LAYOUT) < full
+    assert score["unbiased"] == score["zipped"] == direct_points(subs["unbiased"] / LAYOUT) < full
 
     # hidden tests: the instructor's result has the message; nothing the learner gets echoes it
     unbiased = {t["name"]: t for t in recs["unbiased"]["exercises"][0]["tests"]}

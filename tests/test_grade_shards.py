@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, mutant_text, run_cli
 
 GR = REPO / "graders" / "foundations" / "tensor-basics"
 LAYOUT = Path("00-foundations") / "tensor_basics.py"
@@ -19,12 +19,13 @@ TIMING = {"generated_at", "shards", "median_seconds", "seconds", "graded_at"}
 
 def small_class(root: Path) -> list[Path]:
     subs = []
-    for name, src in [("alice", GR / "solution.py"), ("bob", GR / "mutants" / "unbiased_std.py"),
-                      ("carol", REPO / "exercises" / "foundations" / "tensor-basics" / "stub.py"), ("dan", None)]:
+    for name, text in [("alice", (GR / "solution.py").read_text()), ("bob", mutant_text(GR, "unbiased_std.py")),
+                       ("carol", (REPO / "exercises" / "foundations" / "tensor-basics" / "stub.py").read_text()),
+                       ("dan", None)]:
         sub = root / name
         (sub / LAYOUT).parent.mkdir(parents=True)
-        if src is not None:
-            (sub / LAYOUT).write_text(src.read_text())
+        if text is not None:
+            (sub / LAYOUT).write_text(text)
         subs.append(sub)
     (root / "eve.zip").write_bytes(b"not a zip")
     return [*subs, root / "eve.zip"]
@@ -93,7 +94,7 @@ def test_check_all_ci_writes_junit_and_step_summary(content, tmp_path):
     env = {"MI_EXERCISE_CONTENT": str(content), "GITHUB_STEP_SUMMARY": str(tmp_path / "step.md")}
     ws = tmp_path / "ws"
     assert run_cli("init", str(ws), env=env).returncode == 0
-    (ws / LAYOUT).write_text((GR / "mutants" / "row_means_wrong_axis.py").read_text())
+    (ws / LAYOUT).write_text(mutant_text(GR, "row_means_wrong_axis.py"))
     r = run_cli("check", "--all", "--ci", "--junit", str(tmp_path / "junit.xml"), cwd=ws, env=env)
     assert r.returncode == 1, r.stdout + r.stderr
     root = ET.parse(tmp_path / "junit.xml").getroot()

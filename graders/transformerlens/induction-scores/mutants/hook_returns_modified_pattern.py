@@ -1,13 +1,5 @@
-"""Mutant: the hook zeroes the attention to BOS on a copy and returns it, so the hooked run computes with a changed pattern."""
-
-import torch
-
-from mi_exercise.models.induction import load_gpt2, load_induction_model  # noqa: F401  (the grader asks the worker for the models through them)
-
-
-def induction_scores_from_pattern(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
-    diag = pattern.diagonal(offset=-(seq_len - 1), dim1=-2, dim2=-1)  # [batch, n_heads, seq_len + 2]
-    return diag[..., -seq_len:].mean(dim=(0, -1))
+"""the hook zeroes the attention to BOS on a copy and returns it, so the hooked run computes with a
+changed pattern."""
 
 
 def induction_scores(model, tokens: torch.Tensor, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -22,7 +14,3 @@ def induction_scores(model, tokens: torch.Tensor, seq_len: int) -> tuple[torch.T
     with torch.no_grad():
         logits = model.run_with_hooks(tokens, fwd_hooks=[(lambda name: name.endswith("hook_pattern"), record)])
     return scores, logits
-
-
-def find_induction_heads(scores: torch.Tensor, threshold: float = 0.4) -> list[list[int]]:
-    return [[layer, head] for layer, head in (scores > threshold).nonzero().tolist()]
