@@ -184,6 +184,7 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
               workspace_dir) -> None:
     """Grade your code for SLUG(s) with the hidden grader."""
     from mi_exercise.runner.check import run_check
+    from mi_exercise.site_builder.learner_results import save_check_figures
 
     if slugs and (check_all or check_next):
         raise click.UsageError("give exercise names, or --all, or --next, not several")
@@ -233,6 +234,7 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
         result = run_check(ex, files[ex.slug], device=device, options=options,
                            sandbox=prefix_for(files[ex.slug]))
         ws.progress.record_attempt(result)
+        save_check_figures(ws.state_dir, result)
         results.append(result)
         if not as_json:
             render_check_result(out, result, verbose, ex)

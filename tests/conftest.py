@@ -67,3 +67,14 @@ def mutant_text(grader_dir: Path, name: str) -> str:
 
 def solution_text(chapter: str, slug: str) -> str:
     return (SOLUTIONS / chapter / slug / "solution.py").read_text()
+
+
+def solution_module(chapter: str, slug: str):
+    """An exercise's reference solution (graders/<chapter>/<slug>/solution.py), imported."""
+    import importlib.util
+
+    path = SOLUTIONS / chapter / slug / "solution.py"
+    spec = importlib.util.spec_from_file_location(f"reference_{slug.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -158,15 +158,9 @@ def test_numpy_figure_data_and_scores():
 
 def reference(slug: str):
     """A TransformerLens-chapter exercise's reference solution (graders/transformerlens/<slug>/solution.py)."""
-    import importlib.util
+    from tests.conftest import solution_module
 
-    from tests.conftest import SOLUTIONS
-
-    path = SOLUTIONS / "transformerlens" / slug / "solution.py"
-    spec = importlib.util.spec_from_file_location(f"reference_{slug.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return solution_module("transformerlens", slug)
 
 
 def test_numpy_repeated_tokens_are_the_torch_tokens():

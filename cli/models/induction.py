@@ -11,6 +11,9 @@ config records which heads are induction heads and which are previous-token head
     logits, cache = model.run_with_cache(tokens)
     cache["blocks.1.attn.hook_pattern"]            # [4, n_heads, 41, 41]
 
+The circuits chapter's models (attn-only-circuits, 2 layers, and attn-only-circuits-3l, 3 layers;
+n_ctx 96) load the same way: ``load_circuits_model()`` or ``load_shipped_model(name)``.
+
 Nothing here touches the network.
 """
 
@@ -22,11 +25,15 @@ import torch
 
 from mi_exercise.models.induction_files import (  # noqa: F401 - part of this module's interface
     CONFIG_FILE,
+    DEFAULT_MODEL,
+    SHIPPED_MODELS,
     TRAIN_HINT,
     WEIGHTS_DIR,
     WEIGHTS_FILE,
     ModelUnavailable,
     model_info,
+    train_hint,
+    weights_file,
 )
 
 # GPT-2 small's induction heads as the field's tutorials name them (layer, head); published
@@ -38,25 +45,25 @@ GPT2_INDUCTION_HEADS = [(5, 1), (5, 5), (6, 9), (7, 2), (7, 10)]
 GPT2_PREVIOUS_TOKEN_HEADS = [(4, 11)]
 
 
-def bridge_config() -> dict:
-    """The dict ``TransformerBridge.boot_native`` takes for the shipped model."""
-    cfg = dict(model_info()["model_config"])
+def bridge_config(name: str = DEFAULT_MODEL) -> dict:
+    """The dict ``TransformerBridge.boot_native`` takes for a shipped model."""
+    cfg = dict(model_info(name)["model_config"])
     cfg.setdefault("seed", 0)
     return cfg
 
 
-def bos_token() -> int:
-    return int(model_info()["bos_token"])
+def bos_token(name: str = DEFAULT_MODEL) -> int:
+    return int(model_info(name)["bos_token"])
 
 
-def induction_heads() -> list[tuple[int, int]]:
-    """The shipped model's induction heads as (layer, head) pairs, as the training script found them."""
-    return [tuple(h) for h in model_info()["induction_heads"]]
+def induction_heads(name: str = DEFAULT_MODEL) -> list[tuple[int, int]]:
+    """A shipped model's induction heads as (layer, head) pairs, as the training script found them."""
+    return [tuple(h) for h in model_info(name)["induction_heads"]]
 
 
-def previous_token_heads() -> list[tuple[int, int]]:
-    """The shipped model's previous-token heads as (layer, head) pairs."""
-    return [tuple(h) for h in model_info()["previous_token_heads"]]
+def previous_token_heads(name: str = DEFAULT_MODEL) -> list[tuple[int, int]]:
+    """A shipped model's previous-token heads as (layer, head) pairs."""
+    return [tuple(h) for h in model_info(name)["previous_token_heads"]]
 
 
 def _resolve_device(device) -> str:
@@ -72,8 +79,9 @@ def _resolve_device(device) -> str:
     return device
 
 
-def load_induction_model(device=None):
-    """Load the shipped attention-only model into a TransformerLens 4 ``TransformerBridge``.
+def load_shipped_model(name: str = DEFAULT_MODEL, device=None):
+    """Load a shipped attention-only model (one of SHIPPED_MODELS) into a TransformerLens 4
+    ``TransformerBridge``.
 
     device: "cpu" (default), "cuda", "mps" or "auto". The model is in eval mode; every call
     returns a fresh model, so hooks or edits on one never leak into another.
@@ -81,19 +89,33 @@ def load_induction_model(device=None):
     from safetensors.torch import load_file
     from transformer_lens.model_bridge import TransformerBridge
 
-    if not WEIGHTS_FILE.is_file():
+    path = weights_file(name)
+    if not path.is_file():
         raise ModelUnavailable(
-            f"the induction model's weights are missing ({WEIGHTS_FILE}). Re-install the "
-            f"package, or train them with `{TRAIN_HINT}`."
+            f"the {name} model's weights are missing ({path}). Re-install the "
+            f"package, or train them with `{train_hint(name)}`."
         )
-    bridge = TransformerBridge.boot_native(bridge_config())
-    state = load_file(str(WEIGHTS_FILE))
+    bridge = TransformerBridge.boot_native(bridge_config(name))
+    state = load_file(str(path))
     bridge.load_state_dict(state, strict=True)
     bridge.eval()
     device = _resolve_device(device)
     if device != "cpu":
         bridge = bridge.to(device)
     return bridge
+
+
+def load_induction_model(device=None):
+    """The TransformerLens chapter's shipped model (attn-only-induction) as a ``TransformerBridge``."""
+    return load_shipped_model(DEFAULT_MODEL, device)
+
+
+def load_circuits_model(device=None, name: str = "attn-only-circuits"):
+    """The circuits chapter's shipped model (attn-only-circuits, or the 3-layer attn-only-circuits-3l)
+    as a ``TransformerBridge``: n_ctx 96, previous-token heads clear at seq_len 40 and beyond."""
+    if not name.startswith("attn-only-circuits"):
+        raise ValueError(f"{name!r} is not a circuits model: use 'attn-only-circuits' or 'attn-only-circuits-3l'")
+    return load_shipped_model(name, device)
 
 
 GPT2_NAMES = ("gpt2", "openai-community/gpt2")  # the hub's old and new names for GPT-2 small
@@ -147,13 +169,16 @@ def gpt2_bos(model) -> int:
     return int(model.cfg.d_vocab) - 1
 
 
-def load_model(name: str = "attn-only-induction", device=None):
-    """Load a model by name: "attn-only-induction" (shipped) or "gpt2" (local cache only)."""
-    if name in (None, "", "attn-only-induction", "induction"):
+def load_model(name: str = DEFAULT_MODEL, device=None):
+    """Load a model by name: a shipped one (SHIPPED_MODELS; "induction" is attn-only-induction) or
+    "gpt2" (local cache only)."""
+    if name in (None, "", "induction"):
         return load_induction_model(device)
+    if name in SHIPPED_MODELS:
+        return load_shipped_model(name, device)
     if name == "gpt2":
         return load_gpt2(device)
-    raise ValueError(f"unknown model {name!r}: use 'attn-only-induction' or 'gpt2'")
+    raise ValueError(f"unknown model {name!r}: use one of {', '.join(SHIPPED_MODELS)} or 'gpt2'")
 
 
 def repeated_tokens(seq_len: int, batch: int = 1, seed: int = 0, d_vocab: int | None = None,

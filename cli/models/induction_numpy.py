@@ -72,7 +72,7 @@ def W_U() -> np.ndarray:
     return weights()["unembed.weight"].T
 
 
-def run_with_cache(tokens, ablate: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def run_with_cache(tokens, ablate: dict | None = None, edit: dict | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The shipped model on tokens [batch, T]: (logits [batch, T, d_vocab], cache), the cache named
     like TransformerLens's hooks:
       hook_embed, hook_pos_embed:   [batch, T, d_model]
@@ -80,7 +80,10 @@ def run_with_cache(tokens, ablate: dict | None = None) -> tuple[np.ndarray, dict
       blocks.L.attn.hook_z:         [batch, T, n_heads, d_head] (after any ablation)
       ln_final.hook_scale:          [batch, T, 1], sqrt(variance + eps) of the final residual stream
     ablate maps (layer, head) to None (zero ablation) or a [d_head] vector (mean ablation): that head's
-    hook_z output is replaced at every position before W_O, as a hook on blocks.L.attn.hook_z does."""
+    hook_z output is replaced at every position before W_O, as a hook on blocks.L.attn.hook_z does.
+    edit maps blocks.L.hook_resid_pre, blocks.L.attn.hook_z or blocks.L.hook_resid_post to a function
+    of the activation returning its replacement, as a TransformerLens hook that returns a tensor
+    (activation patching)."""
     tokens = np.asarray(tokens, dtype=np.int64)
     cfg = model_info()["model_config"]
     w = weights()
@@ -112,9 +115,15 @@ def run_with_cache(tokens, ablate: dict | None = None) -> tuple[np.ndarray, dict
 
     cache = {"hook_embed": w["embed.weight"][tokens],
              "hook_pos_embed": np.broadcast_to(w["pos_embed.weight"][:T], (batch, T, cfg["d_model"]))}
+    edit = edit or {}
+
+    def hook(name, x):
+        return edit[name](x) if name in edit else x
+
     resid = cache["hook_embed"] + cache["hook_pos_embed"]
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
     for layer in range(cfg["n_layers"]):
+        resid = cache[f"blocks.{layer}.hook_resid_pre"] = hook(f"blocks.{layer}.hook_resid_pre", resid)
         x, _ = ln(resid, f"blocks.{layer}.ln1")
         q, k, v = (heads(linear(x, f"blocks.{layer}.attn.{n}")) for n in "qkv")
         scores = np.where(future, -np.inf, q @ k.transpose(0, 1, 3, 2) / math.sqrt(d_head))
@@ -124,9 +133,11 @@ def run_with_cache(tokens, ablate: dict | None = None) -> tuple[np.ndarray, dict
         for (l, head), value in ablate.items():
             if l == layer:
                 z[:, :, head] = 0.0 if value is None else value
+        z = hook(f"blocks.{layer}.attn.hook_z", z)
         cache[f"blocks.{layer}.attn.hook_pattern"] = pattern
         cache[f"blocks.{layer}.attn.hook_z"] = z
         resid = resid + linear(z.reshape(batch, T, n_heads * d_head), f"blocks.{layer}.attn.o")
+        resid = cache[f"blocks.{layer}.hook_resid_post"] = hook(f"blocks.{layer}.hook_resid_post", resid)
     normed, cache["ln_final.hook_scale"] = ln(resid, "ln_final")
     return linear(normed, "unembed"), cache
 

@@ -31,6 +31,7 @@ class CheckResult:
     seconds: float = 0.0
     started_at: str = ""
     problem: str = ""  # a problem with the grader itself (collection failed)
+    figures: dict = field(default_factory=dict)  # the grader's record_figure arrays (learner_results.py)
 
     @property
     def passed(self) -> bool:
@@ -178,6 +179,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
         submission.close()
         contained.kill_strays()  # every process the check started is dead before its verdict is kept
     result.tests = plugin.results
+    result.figures = plugin.figures
     if plugin.collect_errors:
         result.problem = "the grader could not be loaded:\n" + "\n".join(plugin.collect_errors)[-3000:]
     elif not plugin.results:

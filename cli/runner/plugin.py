@@ -82,6 +82,7 @@ class GradingPlugin:
         self._learner_source = learner_source  # grading.LearnerSource, read before the worker started
         self.results: list[TestResult] = []
         self.collect_errors: list[str] = []
+        self.figures: dict[str, list] = {}  # record_figure's arrays, saved after the check
 
     # -- fixtures -------------------------------------------------------------------------
     @pytest.fixture
@@ -122,6 +123,23 @@ class GradingPlugin:
         if self._learner_source is None:
             pytest.fail("the learner's source was not read for this check", pytrace=False)
         return self._learner_source
+
+    @pytest.fixture
+    def record_figure(self):
+        """record_figure(name, value): keep a value the learner's code returned (a tensor or nested
+        lists of numbers) for the exercise page to draw beside the reference's. Plain numbers only
+        (see site_builder/learner_results.py); a value that is not a small array is left out."""
+        from mi_exercise.site_builder.learner_results import NAME, ResultError, plain_array
+
+        def record(name: str, value) -> bool:
+            if not isinstance(name, str) or not NAME.match(name):  # the grader's mistake, not the learner's
+                raise ValueError(f"record_figure: a figure's name is lower-case letters, digits, '_', '.', '-': {name!r}")
+            try:
+                self.figures[name] = plain_array(value)
+            except ResultError:
+                return False
+            return True
+        return record
 
     @pytest.fixture(name="exercise")
     def exercise_fixture(self):

@@ -4,7 +4,7 @@ Layout of the output folder (every link relative, so it works opened from disk):
 
     index.html                 the track chapter by chapter, progress, what is next
     exercises/<slug>.html      one page per exercise
-    assets/style.css, assets/site.js, assets/pygments.css
+    assets/style.css, assets/site.js, assets/viewer.js, assets/pygments.css
 
 Nothing on a page refers to another host: no fonts, scripts or styles from a CDN; maths is
 MathML made here, code is highlighted here, pictures are inline SVG.
@@ -22,11 +22,12 @@ import jinja2
 from mi_exercise.catalog.model import Catalog, Exercise
 from mi_exercise.pages.markdown_page import PageError, render_page_markdown
 from mi_exercise.paths import site_assets_dir, templates_dir
+from mi_exercise.site_builder.learner_results import load_results
 from mi_exercise.site_builder.pictures import PictureError, exercise_pictures
 from mi_exercise.site_builder.render import RenderError, escape, inline_markdown, markdown_to_html, pygments_css
 from mi_exercise.site_builder.stubinfo import StubError, highlight_code_item, parse_stub
 
-ASSETS = ("style.css", "site.js")
+ASSETS = ("style.css", "site.js", "viewer.js")
 STATUS_LABEL = {"passed": "passed", "in progress": "in progress", "not started": "not started"}
 
 
@@ -131,7 +132,8 @@ def build_site(catalog: Catalog, out: Path, workspace=None, root: Path | None = 
             raise SiteError(f"{ex.slug}: {exc}") from None
         context = {"workspace": workspace.root if workspace is not None else None,
                    "learner_file": workspace.learner_file(catalog, ex) if workspace is not None else None,
-                   "status": status[ex.slug]["status"]}
+                   "status": status[ex.slug]["status"],
+                   "learner_results": load_results(workspace.state_dir if workspace is not None else None, ex.slug)}
         try:
             figures = exercise_pictures(ex, context)
         except PictureError as exc:

@@ -5,8 +5,10 @@ An exercise may ship an optional hook, `exercises/<chapter>/<slug>/pictures.py`,
     def pictures(context: dict) -> list[dict]: ...
 
 `context` holds "exercise" (the catalog entry), "workspace" (the learner's workspace root, a
-Path, or None when the site is built without one), "learner_file" (Path or None) and "status"
-(the exercise's status in the workspace's progress: "passed", "in progress" or "not started").
+Path, or None when the site is built without one), "learner_file" (Path or None), "status"
+(the exercise's status in the workspace's progress: "passed", "in progress" or "not started")
+and "learner_results" (what the grader recorded from the learner's last check, see
+learner_results.py: {"checked_at", "figures": {name: array}}, or {}).
 A hook must not import or run the learner's file: learner code runs only in the grading worker.
 Each returned dict is one figure:
 
@@ -15,6 +17,9 @@ Each returned dict is one figure:
      "vmin": float | None, "vmax": float | None, "caption": str}
     {"kind": "lines", "title": str, "series": {name: [y, ...] or ([x, ...], [y, ...])},
      "x_title": str, "y_title": str, "log_y": bool, "caption": str}
+
+    {"kind": "viewer", ...}: an interactive heatmap with a selector, hover readout and the
+     learner's own matrices beside the reference's (fields in viewer.py)
 
 (an attention pattern is a heatmap with query positions as rows and key positions as columns;
 a loss curve is a lines figure). Mistakes in the hook are reported with the exercise and line.
@@ -199,7 +204,13 @@ def lines_svg(fig: dict) -> str:
     return "".join(parts)
 
 
-RENDERERS = {"heatmap": heatmap_svg, "lines": lines_svg}
+def viewer_figure(fig: dict) -> str:
+    from mi_exercise.site_builder.viewer import viewer_html
+
+    return viewer_html(fig)
+
+
+RENDERERS = {"heatmap": heatmap_svg, "lines": lines_svg, "viewer": viewer_figure}
 
 
 def figure_svg(fig: dict) -> str:

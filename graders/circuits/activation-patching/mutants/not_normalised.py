@@ -1,0 +1,5 @@
+"""The metric is not normalised: patched - corrupted, without dividing by clean - corrupted."""
+
+
+def normalised(patched, clean, corrupted):
+    return patched - corrupted
