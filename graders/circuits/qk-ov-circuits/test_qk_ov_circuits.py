@@ -3,8 +3,8 @@ on both shipped circuits models (2 and 3 layers), kept factored; the positional 
 must equal the reference's, with diagnoses for the classic slips (queries and keys swapped, the
 softmax over queries, no causal mask, no 1/sqrt(d_head)); on the model's previous-token heads it
 must put most of its weight one position back. Top-k copying accuracy is checked on circuits with
-known answers, on the model's own OV circuits, and on a 40000 x 40000 circuit that would take
-6.4 GB if formed."""
+known answers, on the model's own OV circuits, and on a 50000 x 50000 circuit that would take
+10 GB if formed."""
 
 import math
 
@@ -155,11 +155,11 @@ def test_top_k_copying_accuracy(submission, reference, device):
             if not isinstance(got, (int, float)):
                 fail(f"{call} must return a float (the share of source tokens that copy), got {got!r}")
             wrong_axis = reference.top_k_copying_accuracy(FactoredMatrix(B.T, A.T), k)
-            if abs(got - expected) > 1e-9 and abs(got - wrong_axis) < 1e-9:
+            if abs(got - expected) > 1e-6 and abs(got - wrong_axis) < 1e-6:
                 fail(f"{call} is {got:.4f}, the accuracy of the transposed circuit: you took the top k over the source "
                      f"tokens (dim 0). Row t holds the logits source token t writes: take each row's top k (dim -1) and "
                      f"ask whether t is among them. Expected {expected:.4f}")
-            if abs(got - expected) > 1e-9:
+            if abs(got - expected) > 1e-6:
                 fail(f"{call} is {got!r}, expected {expected:.4f} (the share of rows t whose k largest entries include "
                      "column t)")
 
@@ -181,24 +181,25 @@ def test_copying_accuracy_of_the_models_heads(submission, reference, device):
 
 
 def test_accuracy_never_forms_the_full_matrix(submission, reference, device):
-    """A 40000 x 40000 circuit of rank 8 (6.4 GB in float32 if formed, over the check's 4 GB): work
-    through it a block of rows at a time."""
+    """A 50000 x 50000 circuit of rank 8 (10 GB in float32 if formed, over the check's 6 GB): work
+    through it a block of rows at a time (a block of a few thousand rows fits)."""
     gen = torch.Generator().manual_seed(9)
-    A = torch.randn(40000, 8, generator=gen)
-    B = (A + 0.5 * torch.randn(40000, 8, generator=gen)).T.contiguous()
+    A = torch.randn(50000, 8, generator=gen)
+    B = (A + 0.5 * torch.randn(50000, 8, generator=gen)).T.contiguous()
     circuit = learner_factored(submission, A, B, SLUG)
-    call = "top_k_copying_accuracy(a 40000 x 40000 circuit of rank 8, k=1)"
+    call = "top_k_copying_accuracy(a 50000 x 50000 circuit of rank 8, k=1)"
     try:
         got = submission.top_k_copying_accuracy(circuit, 1)
     except SubmissionOutOfMemory:
-        fail(f"{call} ran out of memory: it formed the whole 40000 x 40000 matrix (6.4 GB). Take the rows a block at a "
-             "time: circuit.A[i:j] @ circuit.B is [j - i, 40000]")
+        fail(f"{call} ran out of memory: the whole 50000 x 50000 matrix would take 10 GB, so it cannot be formed at "
+             "once. Take the rows a block at a time: circuit.A[i:j] @ circuit.B is [j - i, 50000] (a few thousand rows "
+             "per block fit)")
     except LearnerError as exc:
         if "memory" in exc.message.lower() or "allocate" in exc.message.lower():
-            fail(f"{call} ran out of memory: it formed the whole 40000 x 40000 matrix (6.4 GB); take a block of rows at "
-                 "a time")
+            fail(f"{call} ran out of memory: the whole 50000 x 50000 matrix (10 GB) cannot be formed at once; take a "
+                 "block of a few thousand rows at a time")
         raise
     got = got.item() if isinstance(got, torch.Tensor) else got
     expected = reference.top_k_copying_accuracy(FactoredMatrix(A, B), 1)
-    if not isinstance(got, (int, float)) or abs(got - expected) > 1e-9:
+    if not isinstance(got, (int, float)) or abs(got - expected) > 1e-6:
         fail(f"{call} is {got!r}, expected {expected:.4f}")

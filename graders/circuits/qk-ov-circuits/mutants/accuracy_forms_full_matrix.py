@@ -1,4 +1,4 @@
-"""Mutant: top_k_copying_accuracy forms the whole circuit A @ B at once (right on small circuits, 6.4 GB at 40000 tokens)."""
+"""Mutant: top_k_copying_accuracy forms the whole circuit A @ B at once (right on small circuits, 10 GB at 50000 tokens)."""
 
 import torch
 
