@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from mi_exercise.models import circuits_numpy, induction
+from tests.conftest import SOLUTIONS, solution_module
 
 MODELS = ["attn-only-circuits", "attn-only-circuits-3l"]
 CHAPTER_LENGTHS = [40, 45]  # [BOS] + seq + seq: 81 and 91 positions (n_ctx 96)
@@ -22,6 +23,9 @@ def name(request):
 def model(name):
     return induction.load_shipped_model(name)
 
+
+def reference(slug: str):
+    return solution_module("circuits", slug)
 
 
 def test_config_names_heads_in_order(name):
@@ -103,3 +107,58 @@ def test_induction_heads_copy(name):
     scores = circuits_numpy.copying_scores(name)
     for layer, head in induction.induction_heads(name):
         assert scores[layer, head] > 0.7, f"{name} induction head {layer}.{head} copying score {scores[layer, head]:.2f}"
+
+
+def test_numpy_circuits_match_the_bridge_and_the_references(name, model):
+    cn = circuits_numpy
+    qk_ov, copying = reference("qk-ov-circuits"), reference("copying-scores")
+    torch.testing.assert_close(torch.from_numpy(cn.W_E(name)).float(), model.W_E.detach())
+    torch.testing.assert_close(torch.from_numpy(cn.W_pos(name)).float(), model.W_pos.detach())
+    torch.testing.assert_close(torch.from_numpy(cn.W_U(name)).float(), model.W_U.detach())
+    for layer in range(model.cfg.n_layers):
+        for mine, theirs in ((cn.W_Q, model.W_Q), (cn.W_K, model.W_K), (cn.W_V, model.W_V), (cn.W_O, model.W_O)):
+            torch.testing.assert_close(torch.from_numpy(mine(name, layer)).float(), theirs[layer].detach())
+        torch.testing.assert_close(torch.from_numpy(cn.full_qk(name, layer)).float(), qk_ov.full_qk_circuit(model, layer).AB,
+                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(torch.from_numpy(cn.full_ov(name, layer)).float(), qk_ov.full_ov_circuit(model, layer).AB,
+                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(torch.from_numpy(cn.positional_pattern(name, layer, 1, 40)).float(),
+                                   qk_ov.positional_pattern(model, layer, 1, 40), rtol=1e-4, atol=1e-5)
+        ov = qk_ov.full_ov_circuit(model, layer)
+        for head in range(model.cfg.n_heads):
+            from transformer_lens import FactoredMatrix
+
+            acc = qk_ov.top_k_copying_accuracy(FactoredMatrix(ov.A[head], ov.B[head]), 5)
+            assert abs(acc - cn.top_k_accuracy(name, layer, 5)[head]) < 1e-9
+    torch.testing.assert_close(torch.from_numpy(cn.copying_scores(name)).float(),
+                               copying.copying_score(copying.ov_eigenvalues(model)), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_copying_scores_check_with_model_gpt2(tmp_path_factory):
+    """`mi-exercise check copying-scores --model gpt2` on a small random GPT-2 put into a Hugging Face
+    cache of its own under the name 'gpt2' (GPT-2 small cannot be downloaded here): the reference
+    solution passes every test, the GPT-2 one included (it ran: the eigenvalues of its 96 heads were
+    compared), and a mutant fails it; without the weights the test is not run, saying how to get them."""
+    from tests.test_gpt2_loading import run_checks, write_fake_gpt2_cache
+
+    home = write_fake_gpt2_cache(tmp_path_factory.mktemp("hf-home"))
+    gpt2_test = "test_copying_scores_of_a_trained_model"
+    grader = SOLUTIONS / "circuits" / "copying-scores"
+    mutants = {}
+    for stem in ("abs_on_top", "residual_ov_only"):  # a mutant overrides the solution's definitions
+        path = tmp_path_factory.mktemp(stem) / "copying_scores.py"
+        path.write_text((grader / "solution.py").read_text() + "\n" + (grader / "mutants" / f"{stem}.py").read_text())
+        mutants[stem] = str(path)
+    results = run_checks(home, [["solution", "copying-scores", "solution"],
+                                ["abs on top", "copying-scores", mutants["abs_on_top"]],
+                                ["residual only", "copying-scores", mutants["residual_ov_only"]]])
+    assert all(o == "passed" for o, _ in results["solution"].values()), results["solution"]
+    outcome, message = results["residual only"][gpt2_test]
+    assert outcome == "failed" and message.startswith("ov_eigenvalues(GPT-2 small)"), message
+    outcome, message = results["abs on top"][gpt2_test]
+    assert outcome == "failed" and "copying_heads(GPT-2 small, 0.7)" in message, message
+    empty = tmp_path_factory.mktemp("no-gpt2")
+    (empty / "hub").mkdir()
+    outcome, message = run_checks(empty, [["solution", "copying-scores", "solution"]])["solution"][gpt2_test]
+    assert outcome == "not run" and "from_pretrained('gpt2')" in message, message

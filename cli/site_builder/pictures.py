@@ -17,6 +17,7 @@ Each returned dict is one figure:
      "vmin": float | None, "vmax": float | None, "caption": str}
     {"kind": "lines", "title": str, "series": {name: [y, ...] or ([x, ...], [y, ...])},
      "x_title": str, "y_title": str, "log_y": bool, "caption": str}
+    {"kind": "scatter", ...}  (the same keys as "lines"; each point a dot, nothing joined)
 
     {"kind": "viewer", ...}: an interactive heatmap with a selector, hover readout and the
      learner's own matrices beside the reference's (fields in viewer.py)
@@ -192,7 +193,11 @@ def lines_svg(fig: dict) -> str:
     for n, (name, xs, ys) in enumerate(curves):
         pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys) if math.isfinite(y) and (not log_y or y > 0))
         colour = PALETTE[n % len(PALETTE)]
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{pts}"><title>{escape(name)}</title></polyline>')
+        if fig.get("kind") == "scatter":
+            dots = "".join(f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="3"/>' for p in pts.split())
+            parts.append(f'<g fill="{colour}" fill-opacity="0.75"><title>{escape(name)}</title>{dots}</g>')
+        else:
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{pts}"><title>{escape(name)}</title></polyline>')
         parts.append(f'<rect x="{left + 10}" y="{top + 8 + 16 * n}" width="10" height="10" fill="{colour}"/>'
                      f'<text class="tick" x="{left + 26}" y="{top + 17 + 16 * n}">{escape(name)}</text>')
     if fig.get("x_title"):
@@ -210,7 +215,7 @@ def viewer_figure(fig: dict) -> str:
     return viewer_html(fig)
 
 
-RENDERERS = {"heatmap": heatmap_svg, "lines": lines_svg, "viewer": viewer_figure}
+RENDERERS = {"heatmap": heatmap_svg, "lines": lines_svg, "scatter": lines_svg, "viewer": viewer_figure}
 
 
 def figure_svg(fig: dict) -> str:
