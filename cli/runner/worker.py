@@ -42,13 +42,17 @@ def preload_modules(needs) -> list[str]:
 
 
 # op "shipped": the models a grader may ask the worker to load itself (name -> loader).
-SHIPPED_MODELS = {"induction": "load_induction_model", "gpt2": "load_gpt2"}
+SHIPPED_MODELS = {"induction": "load_induction_model", "gpt2": "load_gpt2",
+                  "attn-only-circuits": "load_circuits_model", "attn-only-circuits-3l": "load_circuits_model"}
 
 
 def shipped_loader(name: str):
+    import functools
+
     from mi_exercise.models import induction
 
-    return getattr(induction, SHIPPED_MODELS[name])
+    loader = getattr(induction, SHIPPED_MODELS[name])
+    return functools.partial(loader, name=name) if SHIPPED_MODELS[name] == "load_circuits_model" else loader
 
 
 OOM_MARKERS = ("can't allocate memory", "out of memory", "cannot allocate memory", "not enough memory")

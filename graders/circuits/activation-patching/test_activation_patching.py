@@ -19,12 +19,6 @@ def trusted():
     return load_induction_model()
 
 
-def learner_model(submission, device):
-    model = submission.load_induction_model(device)
-    if not hasattr(model, "get"):
-        fail(f"load_induction_model must return the model object (a TransformerBridge), got {type(model).__name__}")
-    return model
-
 
 def setup(seq_len: int, k: int, batch: int, seed: int):
     """clean tokens, the corrupting tokens (never in the row's sequence), the query position and answers."""
@@ -93,8 +87,8 @@ def test_normalised(submission, reference, device):
         assert_close(got, expected, name=call, device=device, check_dtype=False)
 
 
-def test_patch_residual(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_patch_residual(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     clean, wrong, pos, correct = setup(6, 2, 2, 5)
     corrupted = reference.corrupt_copied_token(clean, 6, 2, wrong)
     _, cache = trusted.run_with_cache(clean)
@@ -129,8 +123,8 @@ def wrong_hook_patch(model, corrupted, clean_z, layer, head, hook):
         return model.run_with_hooks(corrupted, fwd_hooks=[(f"blocks.{layer}.attn.{hook}", patch)])
 
 
-def test_patch_head(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_patch_head(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     clean, wrong, pos, correct = setup(6, 2, 2, 6)
     corrupted = reference.corrupt_copied_token(clean, 6, 2, wrong)
     _, cache = trusted.run_with_cache(clean)
@@ -155,8 +149,8 @@ def sweep_args(seq_len=6, k=2, batch=4, seed=7):
     return clean, clean.clone(), wrong, pos, correct
 
 
-def test_residual_patching(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_residual_patching(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     clean, _, wrong, pos, correct = sweep_args()
     corrupted = reference.corrupt_copied_token(clean, 6, 2, wrong)
     got = submission.residual_patching(model, clean.to(device), corrupted.to(device), pos, correct.to(device), wrong.to(device))
@@ -165,8 +159,8 @@ def test_residual_patching(submission, reference, trusted, device):
                  "([n_layers + 1, T], rows residual_hook_names)", device=device, rtol=1e-3, atol=1e-3, check_dtype=False)
 
 
-def test_head_patching(submission, reference, trusted, device):
-    model = learner_model(submission, device)
+def test_head_patching(submission, reference, trusted, device, shipped_model):
+    model = shipped_model("induction", device)
     clean, _, wrong, pos, correct = sweep_args(seed=8)
     corrupted = reference.corrupt_copied_token(clean, 6, 2, wrong)
     got = submission.head_patching(model, clean.to(device), corrupted.to(device), pos, correct.to(device), wrong.to(device))
@@ -175,9 +169,9 @@ def test_head_patching(submission, reference, trusted, device):
                  "([n_layers, n_heads])", device=device, rtol=1e-3, atol=1e-3, check_dtype=False)
 
 
-def test_copying_is_restored_by_the_heads_that_carry_the_token(submission, record_figure, trusted, device):
+def test_copying_is_restored_by_the_heads_that_carry_the_token(submission, record_figure, trusted, device, shipped_model):
     """With the learner's functions end to end on the shipped model (seq_len 12, k 6, 8 sequences)."""
-    model = learner_model(submission, device)
+    model = shipped_model("induction", device)
     seq_len, k = 12, 6
     clean, wrong, pos, correct = setup(seq_len, k, 8, 3)
     corrupted = submission.corrupt_copied_token(clean, seq_len, k, wrong)

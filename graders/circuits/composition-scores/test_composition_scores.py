@@ -25,12 +25,6 @@ def circuits(trusted, reference):
     return reference.qk_ov_matrices(trusted)
 
 
-def learner_model(submission, device):
-    model = submission.load_induction_model(device)
-    if not hasattr(model, "get"):
-        fail(f"load_induction_model must return the model object (a TransformerBridge), got {type(model).__name__}")
-    return model
-
 
 def randn(seed: int, *shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
@@ -40,8 +34,8 @@ def close(a, b, tol: float = 1e-4) -> bool:
     return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.float().cpu(), b.float(), rtol=tol, atol=tol)
 
 
-def test_qk_ov_matrices(submission, trusted, circuits, device):
-    got = submission.qk_ov_matrices(learner_model(submission, device))
+def test_qk_ov_matrices(submission, trusted, circuits, device, shipped_model):
+    got = submission.qk_ov_matrices(shipped_model("induction", device))
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         fail(f"qk_ov_matrices(model) must return (W_QK, W_OV), got {type(got).__name__}")
     W_QK, W_OV = got
@@ -162,11 +156,11 @@ def test_composition_pairs(submission, reference, device):
                  f"{expected}: every [writer, reader] whose score is above ratio * baseline, in row-major order")
 
 
-def test_k_composition_singles_out_the_induction_circuit(submission, record_figure, trusted, device):
+def test_k_composition_singles_out_the_induction_circuit(submission, record_figure, trusted, device, shipped_model):
     """With the learner's own functions on the shipped model: the K-composition pairs above 1.5x the random
     baseline are exactly previous-token head -> induction head; no Q- or V-composition pair comes close to
     the weakest of them."""
-    model = learner_model(submission, device)
+    model = shipped_model("induction", device)
     W_QK, W_OV = submission.qk_ov_matrices(model)
     cfg = trusted.cfg
     baseline = float(submission.random_baseline(cfg.d_model, cfg.d_head, 200, 0))

@@ -116,19 +116,14 @@ def truth_for(name, reference, sd, perms, silence) -> dict:
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS), ids=["shipped", "second-shipped", "permuted", "silenced-head"])
-def test_find_circuit(submission, reference, record_figure, device, variant):
+def test_find_circuit(submission, reference, record_figure, device, variant, shipped_model):
     name, perms, silence = VARIANTS[variant]
     trusted = load_shipped_model(name)
     cfg = trusted.cfg
     sd = permuted(trusted.state_dict(), cfg.n_heads, perms, silence)
     truth = truth_for(name, reference, sd, perms, silence)
-    if not submission.has("load_circuits_model") or not submission.has("load_induction_model"):
-        fail("your file must import load_circuits_model and load_induction_model (the stub's import line): the "
-             "grader loads the models in the worker through them")
-    model = (submission.load_circuits_model(device, name) if name.startswith("attn-only-circuits")
-             else submission.load_induction_model(device))
-    if not hasattr(model, "get"):
-        fail(f"load_induction_model must return the model object (a TransformerBridge), got {type(model).__name__}")
+    # the worker loads the model with mi-exercise's own loader, whatever the learner's file imports
+    model = shipped_model(name if name.startswith("attn-only-circuits") else "induction", device)
     if perms or silence:
         model.load_state_dict({k: v.to(device) for k, v in sd.items()})
     got = parse(submission.find_circuit(model))
