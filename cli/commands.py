@@ -316,7 +316,7 @@ def hint_cmd(slug: str, workspace_dir: str | None) -> None:
 def solution_cmd(slug: str, yes: bool, workspace_dir: str | None) -> None:
     """Show the reference solution for SLUG: at once after you pass it; before that only when you
     confirm (or pass --yes), and `progress` then says you saw it before passing."""
-    from mi_exercise.feedback.solution import SolutionUnavailable, reference_solution, render_solution
+    from mi_exercise.feedback.solution_view import SolutionUnavailable, reference_solution, render_solution
 
     catalog = get_catalog()
     ws = get_workspace(workspace_dir)

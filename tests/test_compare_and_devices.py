@@ -79,7 +79,10 @@ def test_auto_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, requ
 
 
 def test_worker_reports_each_tensor_device_and_sends_plain_cpu_tensors():
-    w = worker_module.Worker(-1, -1)
+    import socket
+
+    req, _peer = socket.socketpair()  # the worker reads its requests from a Unix socket
+    w = worker_module.Worker(req.detach(), -1)
     devices: dict = {}
     param = torch.nn.Parameter(torch.ones(2))
     value = w.to_wire({"a": [param, torch.empty(3, device="meta")], "n": 3}, devices)

@@ -210,6 +210,6 @@ def test_unsandboxed_a_submission_that_kills_its_grader_costs_only_itself(conten
     assert result.returncode == 1, result.stdout + result.stderr
     rec = json.loads((out / "submissions" / "killer" / "result.json").read_text())
     assert rec["status"] == "error" and "without a result" in rec["error"] and rec["score"] == 0
-    assert all(t["outcome"] == "not run" for t in rec["exercises"][0]["tests"])
+    assert all(t["outcome"] == "no result" for t in rec["exercises"][0]["tests"])
     assert json.loads((out / "submissions" / "correct" / "result.json").read_text())["tests_passed"] == 11
     assert json.loads((out / "summary.json").read_text())["sandboxed"] is False

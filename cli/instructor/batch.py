@@ -86,6 +86,9 @@ def expected_tests(exercise: Exercise) -> list[str]:
     files = [str(p) for p in exercise.grader_files]
     if not files:
         raise GradeError(f"{exercise.slug}: no grader test_*.py in {exercise.grader_dir}")
+    from mi_exercise.runner.check import forget_graders
+
+    forget_graders(files)
     collector = _Collector()
     pytest.main([*files, "--collect-only", "-c", str(PYTEST_INI), "--rootdir", str(exercise.grader_dir),
                  "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal"], plugins=[collector])

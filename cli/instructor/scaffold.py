@@ -77,7 +77,7 @@ def like_context(like) -> dict:
 
     points = like.points.get("default", 1.0)
     return {"shape": shape_of(like), "needs": "[" + ", ".join(f'"{n}"' for n in like.needs) + "]" if like.needs else "",
-            "device": like.device, "limits": {k: _toml_number(v) for k, v in asdict(like.limits).items()},
+            "device": like.device, "limits": {k: _toml_number(v) for k, v in asdict(like.limits).items() if v is not None},
             "points_default": _toml_number(points),
             "prerequisites": "[" + ", ".join(f'"{p}"' for p in like.prerequisites) + "]"}
 

@@ -88,6 +88,20 @@ def read_learner_source(path: Path):
         return None
 
 
+def forget_graders(files) -> None:
+    """Drop grader modules from sys.modules before pytest imports them again: its importlib mode
+    reuses a module of the same name, so a second run in this process (validate's trials, grade's
+    collection then its checks) would get the first run's module, or find no tests where the
+    first import failed, instead of importing the file as it is now."""
+    import sys
+
+    wanted = {os.path.realpath(str(f)) for f in files}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and os.path.realpath(path) in wanted:
+            del sys.modules[name]
+
+
 def resolve_device(requested: str, exercise: Exercise) -> str:
     """'auto' is resolved by the worker (it has torch loaded); an exercise may pin the CPU."""
     if exercise.device == "cpu":
@@ -163,6 +177,7 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
     env_before = os.environ.get("PYTEST_CURRENT_TEST")
     autoload_before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    forget_graders(grader_files)
     try:
         pytest.main(args, plugins=[plugin])
     finally:
