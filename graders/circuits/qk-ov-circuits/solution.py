@@ -31,7 +31,8 @@ def positional_pattern(model, layer: int, head: int, n_positions: int) -> torch.
     return scores.masked_fill(future, float("-inf")).softmax(dim=-1)
 
 
-def top_k_copying_accuracy(circuit, k: int = 1, chunk: int = 1024) -> float:
+def top_k_copying_accuracy(circuit, k: int = 1) -> float:
+    chunk = 1024  # rows of the circuit formed at a time
     A, B = circuit.A, circuit.B
     n = A.shape[-2]
     hits = 0
