@@ -54,9 +54,9 @@ def test_a_test_skipped_on_purpose_is_not_a_failure():
 
     ok = Result("test_a", Outcome.PASSED)
     skipped = Result("test_gpt2", Outcome.NOT_RUN, "GPT-2 small is not in the cache")
-    ran_out = Result("test_b", Outcome.NOT_RUN, "the check's time limit was used up before this test ran")
+    ran_out = Result("test_b", Outcome.TIMEOUT, "the check's time limit was used up before this test ran")
     assert result(ok, skipped).passed
-    assert not result(ok, ran_out).passed  # time running out is not "not asked for"
+    assert not result(ok, ran_out).passed  # time running out is a timeout (CheckTimeExceeded), not "not run"
     assert not result(skipped).passed  # nothing was tested
 
 

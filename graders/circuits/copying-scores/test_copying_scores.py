@@ -16,7 +16,7 @@ from mi_exercise.models.induction_grading import (
     GPT2_LABEL,
     as_heads,
     heads_text,
-    learner_gpt2_or_skip,
+    shipped_gpt2_or_skip,
     trusted_gpt2_or_skip,
 )
 from mi_exercise.runner.outcomes import SubmissionOutOfMemory
@@ -118,7 +118,7 @@ def test_copying_heads(submission, reference, device):
                      f"is above {threshold}, sorted by layer then head)")
 
 
-def test_copying_scores_of_a_trained_model(submission, reference, device, options):
+def test_copying_scores_of_a_trained_model(submission, reference, device, options, shipped_model):
     """The shipped model by default: copying_heads finds its induction heads (they attend to the
     token to predict, so they copy it). With `mi-exercise check copying-scores --model gpt2`: GPT-2
     small's 144 heads, whose full OV circuits are 50257 x 50257 (10 GB each in float32), so only
@@ -135,7 +135,7 @@ def test_copying_scores_of_a_trained_model(submission, reference, device, option
                  f"{heads_text(missing)} copy (their scores are above 0.99) and must be among them")
         return
     trusted = trusted_gpt2_or_skip()
-    model = learner_gpt2_or_skip(submission, device, SLUG)
+    model = shipped_gpt2_or_skip(shipped_model, device)
     call = f"ov_eigenvalues({GPT2_LABEL})"
     try:
         got = submission.ov_eigenvalues(model)
