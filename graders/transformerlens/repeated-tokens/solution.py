@@ -19,10 +19,10 @@ def next_token_log_probs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Te
 
 
 def loss_by_half(log_probs: torch.Tensor, seq_len: int) -> tuple[float, float]:
-    return loss_by_half_at(log_probs, seq_len)
+    return _loss_by_half_at(log_probs, seq_len)
 
 
-def loss_by_half_at(log_probs: torch.Tensor, split: int) -> tuple[float, float]:
+def _loss_by_half_at(log_probs: torch.Tensor, split: int) -> tuple[float, float]:
     first = -log_probs[:, :split].mean().item()
     second = -log_probs[:, split:].mean().item()
     return first, second

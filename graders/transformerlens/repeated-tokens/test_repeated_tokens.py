@@ -102,7 +102,7 @@ def test_loss_by_half(submission, reference, trusted, device):
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             fail(f"loss_by_half must return a pair (first-half loss, second-half loss), got {got!r}")
         expected = reference.loss_by_half(lp, seq_len)
-        off = [(reference.loss_by_half_at(lp, seq_len + d), d) for d in (-1, 1) if 0 <= seq_len + d <= lp.shape[1]]
+        off = [(reference._loss_by_half_at(lp, seq_len + d), d) for d in (-1, 1) if 0 <= seq_len + d <= lp.shape[1]]
         name_known_mistake([float(g) for g in got], list(expected), [
             (list(w), f"the halves are split one position {'late' if d > 0 else 'early'} (at {seq_len + d}, not "
                       f"{seq_len}). log_probs[:, i] scores token i + 1, so entries 0..{seq_len - 1} score the first "

@@ -3,4 +3,4 @@ copy's last token."""
 
 
 def loss_by_half(log_probs: torch.Tensor, seq_len: int) -> tuple[float, float]:
-    return loss_by_half_at(log_probs, seq_len - 1)
+    return _loss_by_half_at(log_probs, seq_len - 1)
