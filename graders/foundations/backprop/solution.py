@@ -100,8 +100,8 @@ class Value:
     def sum(self) -> "Value":
         return self._child(self.data.sum(), (self,), lambda g: (g * torch.ones_like(self.data),))
 
-    def backward(self) -> None:
-        # topological order: every node after all the nodes it was made from
+    def _topological_order(self) -> list:
+        """Every node this one was made from, each after all the nodes it was made from."""
         order, seen, stack = [], set(), [(self, False)]
         while stack:
             node, done = stack.pop()
@@ -113,8 +113,11 @@ class Value:
             seen.add(id(node))
             stack.append((node, True))
             stack.extend((p, False) for p in node._parents if id(p) not in seen)
+        return order
+
+    def backward(self) -> None:
         self.grad = torch.ones_like(self.data)
-        for node in reversed(order):  # from the output back to the leaves
+        for node in reversed(self._topological_order()):  # from the output back to the leaves
             if node._backward is None or node.grad is None:
                 continue
             for parent, g in zip(node._parents, node._backward(node.grad)):

@@ -4,18 +4,6 @@ use."""
 
 
 def backward(self) -> None:
-    # topological order: every node after all the nodes it was made from
-    order, seen, stack = [], set(), [(self, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in node._parents if id(p) not in seen)
     self.grad = torch.ones_like(self.data)
 
     def propagate(node, grad):
