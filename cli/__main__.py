@@ -1,3 +1,3 @@
-from mi_exercise.commands import entry
+from mi_exercise.launch import entry
 
 entry()

@@ -63,6 +63,10 @@ def next_exercise(catalog: Catalog, ws: Workspace) -> Exercise | None:
     return None
 
 
+no_server_option = click.option(
+    "--no-server", is_flag=True,
+    help="Run here, cold: neither use nor start this workspace's check server (or set MI_EXERCISE_SERVER=off).")
+
 workspace_option = click.option("-C", "--workspace", "workspace_dir", type=click.Path(file_okay=False),
                                 help="Workspace folder (default: found from the current folder upwards).")
 
@@ -77,32 +81,10 @@ def main() -> None:
 
 
 def entry() -> None:
-    """The console script (and `python -m mi_exercise`): the CLI, then a fast exit.
+    """The console script of installs made before mi_exercise.launch: the same entry."""
+    from mi_exercise.launch import entry as launch_entry
 
-    Tearing down an interpreter that has imported torch takes ~0.5 s (module and extension
-    finalisers), a fifth of a cold check. Every command has finished its work, closed its
-    contexts and committed its SQLite rows by the time `main` returns, so once torch is loaded we
-    flush and leave with os._exit instead of waiting for that teardown.
-    """
-    import os
-
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            code = exc.code or 0
-        else:
-            print(exc.code, file=sys.stderr)
-            code = 1
-    if "torch" not in sys.modules:
-        sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`mi-exercise list | head`)
-            pass
-    os._exit(code)
+    launch_entry()
 
 
 # -- learner commands ----------------------------------------------------------------------
@@ -179,9 +161,10 @@ def list_cmd(as_json: bool, workspace_dir: str | None) -> None:
 @click.option("--ci", is_flag=True, help="For CI: write JUnit XML (--junit) and a Markdown step summary; missing files fail.")
 @click.option("--junit", "junit_path", default="mi-exercise-junit.xml", show_default=True, type=click.Path(dir_okay=False),
               help="Where --ci writes its JUnit XML.")
+@no_server_option
 @workspace_option
 def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, model_name, sandbox, ci, junit_path,
-              workspace_dir) -> None:
+              no_server, workspace_dir) -> None:
     """Grade your code for SLUG(s) with the hidden grader."""
     from mi_exercise.runner.check import run_check
     from mi_exercise.site_builder.learner_results import save_check_figures
@@ -251,7 +234,24 @@ def check_cmd(slugs, check_all, check_next, device, as_json, verbose, full, mode
         nxt = next_exercise(catalog, ws)
         if nxt is not None:
             out.print(f"\nNext: [bold]{nxt.slug}[/bold] ({nxt.title}): `mi-exercise check {nxt.slug}`")
+    if not no_server and not ci:
+        start_server_after_cold_check(ws, quiet=as_json)
     sys.exit(EXIT_OK if results and all(r.passed for r in results) and not (ci and missing) else EXIT_FAILED)
+
+
+def start_server_after_cold_check(ws: Workspace, quiet: bool) -> None:
+    """After a cold check, start the workspace's check server in the background (never in CI,
+    never from a server's own child): the next check skips the imports. Nothing waits for it."""
+    import os
+
+    from mi_exercise import launch
+    from mi_exercise.server.client import start_in_background
+
+    if launch.IN_SERVER or os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return
+    if start_in_background(ws.state_dir) and not quiet:
+        click.echo("(started a check server in the background: later checks skip the imports; "
+                   "`mi-exercise server stop` stops it, --no-server runs without it)", err=True)
 
 
 def sandbox_for(flag: bool | None, command: str = "check"):
@@ -385,7 +385,8 @@ def reset_cmd(slug: str, yes: bool, workspace_dir: str | None) -> None:
               help="Every trial of every exercise: the tests that caught it, their visibility, full messages.")
 @click.option("--sandbox/--no-sandbox", "sandbox", default=None,
               help="Run solutions, stubs, mutants and alternatives sandboxed (the default wherever bubblewrap works).")
-def validate_cmd(slugs, validate_all, device, as_json, verbose, sandbox) -> None:
+@no_server_option
+def validate_cmd(slugs, validate_all, device, as_json, verbose, sandbox, no_server) -> None:
     """Prove each grader passes its solution and alternatives and rejects its stub and every mutant.
 
     One line per exercise when everything holds; details for what does not."""
@@ -437,10 +438,12 @@ from mi_exercise.site_builder.commands import notebook_cmd, site_group  # noqa: 
 main.add_command(site_group)
 main.add_command(notebook_cmd)
 
-# -- watch mode and the warm worker (mi_exercise.runner) -------------------------------------
-from mi_exercise.runner.cli_warm import watch_cmd, worker_cmd  # noqa: E402
+# -- watch mode (mi_exercise.runner) and the check server (mi_exercise.server) -------------------------------------
+from mi_exercise.runner.cli_warm import watch_cmd  # noqa: E402
+from mi_exercise.server.commands import server_cmd, worker_cmd  # noqa: E402
 
 main.add_command(watch_cmd)
+main.add_command(server_cmd)
 main.add_command(worker_cmd)
 
 # -- instructor and CI commands (cli/instructor/) ----------------------------------------------

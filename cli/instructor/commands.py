@@ -61,7 +61,8 @@ def new_cmd(slug: str, chapter: str | None, title: str | None, like: str | None)
                    "invisible). Without a sandbox grade refuses to run unless --no-sandbox is given, which the "
                    "summary then states.")
 @click.option("--device", type=click.Choice(["cpu", "auto", "cuda", "mps"]), default="cpu", show_default=True)
-def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device) -> None:
+@click.option("--no-server", is_flag=True, help="Run here, not in this workspace's check server (or MI_EXERCISE_SERVER=off).")
+def grade_cmd(submissions, out_dir, jobs, shard, exercise_list, sandbox, device, no_server) -> None:
     """Grade SUBMISSIONS (workspace folders, git checkouts, .zip files, .ipynb notebooks).
 
     Each submission is graded against the exercises whose files it holds (a notebook: the

@@ -96,9 +96,10 @@ def forget_graders(files) -> None:
     import sys
 
     wanted = {os.path.realpath(str(f)) for f in files}
+    names = {os.path.basename(f) for f in wanted}  # realpath of every loaded module costs 0.4 s with TransformerLens
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if path and os.path.realpath(path) in wanted:
+        if path and os.path.basename(path) in names and os.path.realpath(path) in wanted:
             del sys.modules[name]
 
 

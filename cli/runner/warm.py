@@ -146,7 +146,7 @@ class WarmPool:
     # -- starting ---------------------------------------------------------------------------
     @classmethod
     def start(cls, *, detached: bool = False, socket_dir: str | None = None, sandbox=None,
-              readable=(), hidden=()) -> "WarmPool":
+              readable=(), hidden=(), warm=()) -> "WarmPool":
         """Start a zygote. Attached (default): it exits when this process does (its stdin is a
         pipe from us). Detached: a daemon that lives until `stop()`/SIGTERM. With `sandbox` (a
         mi_exercise.sandbox.Sandbox) the zygote runs inside it, `readable` bound read-only."""
@@ -155,6 +155,8 @@ class WarmPool:
         cmd = [sys.executable, "-I", "-m", "mi_exercise.runner.zygote", str(path)]
         if not detached:
             cmd.append("--lifeline")
+        if warm:  # modules to import before the socket appears (the check server's TransformerLens)
+            cmd.append("--warm=" + ",".join(warm))
         readable = [Path(p).resolve() for p in readable]
         hidden = [Path(p).resolve() for p in hidden]
         if sandbox is not None:
@@ -188,6 +190,14 @@ class WarmPool:
                 return False
             time.sleep(0.02)
         return True
+
+    @property
+    def forked(self) -> int:
+        """How many workers the zygote has forked (it counts them in a file beside its socket)."""
+        try:
+            return int(Path(str(self.socket_path) + ".forks").read_text())
+        except (OSError, ValueError):
+            return 0
 
     @property
     def running(self) -> bool:

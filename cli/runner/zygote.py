@@ -1,7 +1,7 @@
 """The warm worker ("zygote"): a process with torch already imported that forks one fresh
 worker per check.
 
-Started as `python -I -m mi_exercise.runner.zygote SOCKET_PATH [--lifeline]`. It listens on a
+Started as `python -I -m mi_exercise.runner.zygote SOCKET_PATH [--lifeline] [--warm=MOD,MOD]`. It listens on a
 Unix socket (in a 0700 folder; connections from another user are refused). Each connection
 asks for one worker: a JSON line (cwd, env, preload) plus three file descriptors passed with
 SCM_RIGHTS (the worker's end of the request socket, the reply pipe's write end, the output
@@ -94,10 +94,16 @@ def _send(conn: socket.socket, message: dict) -> None:
         pass
 
 
-def serve(path: str, lifeline: bool) -> None:
+def serve(path: str, lifeline: bool, warm=()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the trusted side; it stops us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     import torch  # noqa: F401 - the point of the zygote: imported once, shared by every child
+
+    for name in warm:  # the check server's zygote: TransformerLens too, before anyone waits on it
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the child imports it again and reports
+            pass
 
     from mi_exercise.runner import wire, worker  # noqa: F401 - the worker's own code, warm too
     from mi_exercise.runner.containment import become_subreaper, kill_strays
@@ -203,7 +209,8 @@ def serve(path: str, lifeline: bool) -> None:
 
 
 def main(argv: list[str]) -> None:
-    serve(argv[1], "--lifeline" in argv[2:])
+    warm = [a.split("=", 1)[1] for a in argv[2:] if a.startswith("--warm=")]
+    serve(argv[1], "--lifeline" in argv[2:], [m for m in ",".join(warm).split(",") if m])
 
 
 if __name__ == "__main__":
