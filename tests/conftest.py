@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# No test starts a check server by chance (a cold `check` starts one in the background): the
+# tests of the server, and of the warm worker it holds, turn it on for themselves.
+os.environ["MI_EXERCISE_SERVER"] = "off"
+SERVER_ON = {"MI_EXERCISE_SERVER": "on"}
 SOLUTIONS = REPO / "graders"
 
 

@@ -97,7 +97,7 @@ def assert_every_attack_refused(tests: dict, marker: str) -> None:
 @needs_sandbox
 @pytest.mark.slow
 def test_check_is_sandboxed_by_default_and_every_attack_is_refused(content, tmp_path, listener, user_dirs):
-    env = {"MI_EXERCISE_CONTENT": str(content), **user_dirs}
+    env = {"MI_EXERCISE_CONTENT": str(content), "MI_EXERCISE_SERVER": "on", **user_dirs}
     ws = tmp_path / "ws"
     assert run_cli("init", str(ws), env=env).returncode == 0
     marker = f"mi-daemon-{uuid.uuid4().hex}"
@@ -181,7 +181,7 @@ def test_without_a_sandbox_check_says_so_and_grade_refuses_unless_no_sandbox(con
 def test_the_warm_worker_is_sandboxed_too(content, tmp_path, listener, user_dirs):
     """`worker start` runs the zygote inside the sandbox: a check forked from it is refused the
     same attacks, and its daemon dies with the worker (the zygote is PID 1 of the sandbox)."""
-    env = {"MI_EXERCISE_CONTENT": str(content), **user_dirs}
+    env = {"MI_EXERCISE_CONTENT": str(content), "MI_EXERCISE_SERVER": "on", **user_dirs}
     ws = tmp_path / "ws"
     assert run_cli("init", str(ws), env=env).returncode == 0
     marker = f"mi-daemon-{uuid.uuid4().hex}"

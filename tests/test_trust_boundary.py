@@ -297,6 +297,7 @@ def test_a_daemon_started_by_the_submission_dies_with_the_check(space):
 def test_a_daemon_started_through_the_warm_worker_dies_with_the_check(space):
     target = space.root / "escaped.txt"
     ws = space.workspace(escaper(space, target))
+    space.env["MI_EXERCISE_SERVER"] = "on"  # the warm worker is the check server's
     up = space.cli("worker", "start", "-C", str(ws))
     assert up.returncode == 0, up.stdout + up.stderr
     try:

@@ -3,7 +3,7 @@
 Each check's worker is forked fresh (a global changed in one is fresh in the next), ends are
 classified exactly as with a cold worker, the zygote survives whatever a child does, and the
 red-team submissions of test_bad_submissions get the same verdicts through a running
-`mi-exercise worker` daemon.
+check server (`mi-exercise worker start`, the server's older name).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from mi_exercise.runner import outcomes
 from mi_exercise.runner.proxy import Clock, Submission, WorkerConfig, WorkerProcess
 from mi_exercise.runner.warm import WarmPool, WarmWorkerProcess
 from tests import test_bad_submissions as bad
-from tests.conftest import run_cli
+from tests.conftest import SERVER_ON, run_cli
 from tests.test_bad_submissions import fast_env  # noqa: F401 - a fixture used below
 
 LEARNER = textwrap.dedent('''
@@ -194,6 +194,7 @@ def warm_cli():
     started = []
 
     def cli(*args, **kwargs):
+        kwargs["env"] = {**(kwargs.get("env") or {}), **SERVER_ON}  # the warm worker is the check server's
         result = run_cli(*args, **kwargs)
         if args[:1] == ("init",) and result.returncode == 0:
             ws = args[1]

@@ -7,10 +7,9 @@ socket, reply pipe and output pipe ends travel to the zygote with SCM_RIGHTS and
 Its `proc` is a WarmChild: a Popen look-alike whose exit status arrives over the connection,
 because the zygote, not us, is the worker's parent.
 
-Where a pool comes from:
-- in-process: `WarmPool.start()` (watch mode, validate) starts a private zygote that dies with us;
-- a daemon: `mi-exercise worker start` records a zygote in the workspace's .mi-exercise/worker.json,
-  and `check` uses it when it is running (`spawner_for`).
+Where a pool comes from: `WarmPool.start()` starts a zygote that dies with its starter: watch
+mode's and validate's private one, and the check server's (mi_exercise.server), whose forked
+trusted children `use` it.
 A pool is sandboxed or not, as a whole: a sandboxed zygote is itself started inside bwrap
 (mi_exercise.sandbox) with the folders it may read bound in and its socket's folder writable,
 so every worker it forks is inside the same sandbox, seccomp filter included. A check takes a
@@ -26,7 +25,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -37,7 +35,6 @@ from pathlib import Path
 
 from mi_exercise.runner.proxy import WorkerConfig, WorkerProcess, worker_env
 
-STATE_FILE = "worker.json"
 START_SECONDS = 120.0
 
 
@@ -287,85 +284,7 @@ def start_in_process(sandbox=None, readable=(), hidden=()) -> WarmPool:
     return pool
 
 
-def daemon_state(state_dir: Path) -> dict | None:
-    """The running daemon recorded in a workspace's state folder, or None."""
-    try:
-        state = json.loads((state_dir / STATE_FILE).read_text())
-        pid, path = int(state["pid"]), Path(state["socket"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return None
-    return state if path.exists() else None
-
-
-def fork_count(state: dict) -> int:
-    try:
-        return int(Path(state["socket"] + ".forks").read_text())
-    except (OSError, ValueError):
-        return 0
-
-
 def spawner_for(learner_file: Path):
-    """The spawner a check of `learner_file` should use: this process's pool, else the daemon
-    of the workspace the file is in, else None (start cold)."""
-    if _current is not None:
-        return _current
-    from mi_exercise.workspace.workspace import STATE_DIR
-
-    for folder in Path(learner_file).resolve().parents:
-        state_dir = folder / STATE_DIR
-        if state_dir.is_dir():
-            state = daemon_state(state_dir)
-            if not state:
-                return None
-            return WarmPool(Path(state["socket"]), sandboxed=bool(state.get("sandboxed")),
-                            readable=state.get("readable", ()), hidden=state.get("hidden", ()))
-    return None
-
-
-def start_daemon(state_dir: Path, sandbox=None, readable=(), hidden=()) -> dict:
-    state = daemon_state(state_dir)
-    if state:
-        return {**state, "already": True}
-    pool = WarmPool.start(detached=True, sandbox=sandbox, readable=readable, hidden=hidden)
-    if not pool.wait_ready():
-        pool.close()
-        raise OSError("the warm worker did not start (see `python -m mi_exercise.runner.zygote`)")
-    state = {"pid": pool.proc.pid, "socket": str(pool.socket_path), "started": time.time(),
-             "sandboxed": pool.sandboxed, "readable": [str(p) for p in pool.readable],
-             "hidden": [str(p) for p in pool.hidden]}
-    (state_dir / STATE_FILE).write_text(json.dumps(state))
-    return state
-
-
-def stop_daemon(state_dir: Path) -> bool:
-    state = daemon_state(state_dir)
-    try:
-        (state_dir / STATE_FILE).unlink()
-    except OSError:
-        pass
-    if not state:
-        return False
-    targets = [int(state["pid"])]
-    if state.get("sandboxed"):  # a daemon's bwrap does not take its sandbox down: stop the zygote, PID 1 in there
-        try:
-            targets = [int(p) for p in Path(f"/proc/{state['pid']}/task/{state['pid']}/children").read_text().split()] + targets
-        except (OSError, ValueError):
-            pass
-    for pid in targets:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(int(state["pid"]), 0)
-        except OSError:
-            break
-        time.sleep(0.05)
-    shutil.rmtree(Path(state["socket"]).parent, ignore_errors=True)
-    return True
+    """The spawner a check of `learner_file` should use: this process's pool (watch, validate, a
+    check server's child), else None (start cold). `learner_file` is for a pool's `accepts`."""
+    return _current
