@@ -314,3 +314,23 @@ def _with_marker(marker: str) -> list[int]:
             except OSError:
                 pass
     return found
+
+
+def test_watch_runs_in_the_server_on_its_warm_worker(space):
+    space.start()
+    env = {**os.environ, **space.env}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    proc = subprocess.Popen([sys.executable, "-m", "mi_exercise", "watch", "tensor-basics"], cwd=space.ws, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def status():
+            return run_cli("server", "status", "-C", str(space.ws), env=space.env).stdout
+
+        assert wait_until(lambda: "running: watch tensor-basics" in status() and "1 workers forked" in status(), 60), status()
+        (space.ws / LEARNER).write_text(SOLUTION + "\n# saved again\n")
+        assert wait_until(lambda: "2 workers forked" in status(), 60), status()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "watch stopped" in out, out
+    assert "11/11 passed" in out

@@ -166,6 +166,11 @@ class WarmPool:
             hidden = sandbox.hidden_for(readable, hidden)
         return cls(path, proc, tmpdir, sandboxed=sandbox is not None, readable=readable, hidden=hidden)
 
+    def borrowed(self) -> "WarmPool":
+        """This pool as another process (a check server's forked child) uses it: the zygote is
+        not its child to poll, nor its to stop."""
+        return WarmPool(self.socket_path, sandboxed=self.sandboxed, readable=self.readable, hidden=self.hidden)
+
     def accepts(self, config: WorkerConfig) -> bool:
         """Whether a worker for `config` may come from this pool: the same sandboxing, and for a
         sandboxed pool, the learner's file among what its workers can read."""
@@ -274,6 +279,10 @@ def use(pool: WarmPool | None) -> None:
     """Make `pool` the spawner of every run_check in this process (None: back to the default)."""
     global _current
     _current = pool
+
+
+def current() -> WarmPool | None:
+    return _current
 
 
 def start_in_process(sandbox=None, readable=(), hidden=()) -> WarmPool:

@@ -116,8 +116,10 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
     from mi_exercise.sandbox import workspace_view
 
     readable, hidden = workspace_view(ws.root)
-    # torch imports in the zygote while we import pytest
-    pool = warm.start_in_process(sandbox, readable, hidden) if sandbox else warm.start_in_process()
+    shared = warm.current()  # in a check server's child: its warm zygote, when it is sandboxed as asked
+    owned = not (shared is not None and shared.running and shared.sandboxed == (sandbox is not None))
+    if owned:  # torch imports in the zygote while we import pytest
+        pool = warm.start_in_process(sandbox, readable, hidden) if sandbox else warm.start_in_process()
     stopping = {"flag": False}
 
     def on_sigint(signum, frame):
@@ -208,7 +210,8 @@ def run_watch(catalog: Catalog, ws: Workspace, first: Exercise, *, console: Cons
         signal.signal(signal.SIGINT, previous)
         if live is not None:
             live.stop()
-        warm.use(None)
-        pool.close()
+        if owned:
+            warm.use(None)
+            pool.close()
     console.print("[dim]watch stopped[/dim]")
     return 0

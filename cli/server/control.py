@@ -106,6 +106,7 @@ def describe(info: dict) -> str:
         return "no check server running"
     idle_left = max(0, info.get("idle_limit_s", 0) - info.get("idle_s", 0))
     sandbox = "sandboxed" if info.get("sandboxed") else "unsandboxed"
+    running = "; running: " + ", ".join(" ".join(argv) for argv in info["running"]) if info.get("running") else ""
     return (f"check server running (pid {info['pid']}, {sandbox}, up {info.get('uptime_s', 0):.0f} s, "
             f"{info.get('served', 0)} commands served, {info.get('forks', 0)} workers forked, "
-            f"stops after {idle_left:.0f} s idle)")
+            f"stops after {idle_left:.0f} s idle){running}")

@@ -354,7 +354,7 @@ class Server:
             sys.argv = [str(a) for a in request["argv"]]
             from mi_exercise.runner import warm
 
-            warm.use(self.pool)  # workers fork from the server's zygote where it accepts them
+            warm.use(self.pool.borrowed() if self.pool is not None else None)  # workers fork from the server's zygote
             from mi_exercise import launch
 
             launch.IN_SERVER = True
