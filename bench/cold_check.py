@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 from machine_info import loadavg, machine  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
+os.environ["MI_EXERCISE_SERVER"] = "off"  # cold numbers: no check server starts or answers here
 
 
 def timed(cmd: list[str], cwd: Path | None = None) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,6 +26,7 @@ from cold_check import timed  # bench/ is on sys.path when run as a script
 from machine_info import loadavg, machine
 
 REPO = Path(__file__).resolve().parent.parent
+os.environ["MI_EXERCISE_SERVER"] = "off"  # cold numbers: no check server starts or answers here
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from machine_info import loadavg, machine  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
+os.environ["MI_EXERCISE_SERVER"] = "off"  # cold numbers: no check server starts or answers here
 
 
 def main() -> None:
