@@ -8,6 +8,7 @@ check server (`mi-exercise worker start`, the server's older name).
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 
@@ -228,3 +229,48 @@ def test_forgery_and_environment_through_the_daemon(warm_cli, fast_env, tmp_path
     bad.test_a_forged_reply_on_the_pipes_is_refused(warm_cli, fast_env, tmp_path / "a")
     bad.test_worker_environment_does_not_reveal_grading(warm_cli, fast_env, tmp_path / "b")
     bad.test_forging_a_pass_from_learner_code_does_not_work(warm_cli, fast_env, tmp_path / "c")
+
+
+def test_a_sandboxed_zygote_socket_is_out_of_its_workers_reach(tmp_path):
+    """The trusted side binds the zygote's socket and passes the listening descriptor in: the
+    socket's folder is bound into no sandbox, so a worker can neither see it nor put its own
+    socket where the next check connects."""
+    from tests.test_sandbox import sandbox_works
+
+    if not sandbox_works():
+        pytest.skip("no sandbox here")
+    from mi_exercise.sandbox import choose
+
+    box, _ = choose("require")
+    learner = tmp_path / "learner_mod.py"
+    p = WarmPool.start(sandbox=box, readable=[tmp_path])
+    folder = p.socket_path.parent
+    learner.write_text(textwrap.dedent(f'''
+        import os, socket
+
+        def reach():
+            seen = os.path.exists({str(folder)!r})
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.bind({str(p.socket_path)!r})
+                planted = True
+            except OSError:
+                planted = False
+            return [seen, planted]
+    '''))
+    try:
+        assert p.wait_ready(), "the sandboxed zygote did not start"
+        for _ in range(2):
+            config = WorkerConfig(learner_file=learner, module_name="learner_mod", device="cpu", memory_mb=2048,
+                                  sandbox=box.prefix(readable=[tmp_path]))
+            sub = Submission(config, Clock(test_seconds=5, check_seconds=60), p)
+            try:
+                assert isinstance(sub._ready_worker(), WarmWorkerProcess)
+                seen, planted = sub.reach()
+                assert not seen, "a sandboxed worker can see the zygote's socket folder"
+                assert not planted or not (tmp_path / p.socket_path.name).exists()
+            finally:
+                sub.close()
+        assert p.forked == 2 and sorted(os.listdir(folder)) == ["zygote.sock"]
+    finally:
+        p.close()

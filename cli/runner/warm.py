@@ -156,12 +156,26 @@ class WarmPool:
             cmd.append("--warm=" + ",".join(warm))
         readable = [Path(p).resolve() for p in readable]
         hidden = [Path(p).resolve() for p in hidden]
-        if sandbox is not None:
-            cmd = [*sandbox.prefix(readable=readable, hidden=hidden, writable=[tmpdir], die_with_parent=not detached), *cmd]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if detached else subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env=worker_env(), cwd=tmpdir,
-                                start_new_session=True)  # Ctrl-C is ours to handle, not the zygote's
+        # We bind the socket and hand the zygote the listening descriptor: its folder is bound
+        # into no sandbox, so no worker can put another socket where we connect.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(path))
+            os.chmod(path, 0o600)
+            listener.listen(64)
+            cmd.append(f"--listen-fd={listener.fileno()}")
+            if sandbox is not None:
+                cmd = [*sandbox.prefix(readable=readable, hidden=hidden, die_with_parent=not detached), *cmd]
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if detached else subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    env=worker_env(), cwd=tmpdir, pass_fds=(listener.fileno(),),
+                                    start_new_session=True)  # Ctrl-C is ours to handle, not the zygote's
+        except BaseException:
+            if not socket_dir:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+            raise
+        finally:
+            listener.close()
         if sandbox is not None:  # what its workers cannot see includes what is hidden by default
             hidden = sandbox.hidden_for(readable, hidden)
         return cls(path, proc, tmpdir, sandboxed=sandbox is not None, readable=readable, hidden=hidden)
@@ -183,23 +197,45 @@ class WarmPool:
         return bool(shown) and not any(f.is_relative_to(h) and not any(r.is_relative_to(h) for r in shown)
                                        for h in self.hidden)
 
+    def _status(self, timeout: float) -> dict | None:
+        """The zygote's answer to {"op": "status"}: given only once its imports are done."""
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.settimeout(timeout)
+            conn.connect(str(self.socket_path))
+            conn.sendall(b'{"op": "status"}\n')
+            buf = b""
+            while b"\n" not in buf:
+                data = conn.recv(4096)
+                if not data:
+                    return None
+                buf += data
+            return json.loads(buf.split(b"\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+        finally:
+            conn.close()
+
     def wait_ready(self, timeout: float = START_SECONDS) -> bool:
+        if getattr(self, "_ready", False):
+            return True
         deadline = time.monotonic() + timeout
-        while not self.socket_path.exists():
+        while True:
             if self.proc is not None and self.proc.poll() is not None:
                 return False
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return False
+            if self.socket_path.exists() and self._status(min(left, 5.0)) is not None:
+                self._ready = True
+                return True
             time.sleep(0.02)
-        return True
 
     @property
     def forked(self) -> int:
-        """How many workers the zygote has forked (it counts them in a file beside its socket)."""
-        try:
-            return int(Path(str(self.socket_path) + ".forks").read_text())
-        except (OSError, ValueError):
-            return 0
+        """How many workers the zygote has forked (0 when it does not answer)."""
+        answer = self._status(2.0)
+        return int(answer.get("forks", 0)) if answer else 0
 
     @property
     def running(self) -> bool:

@@ -1,8 +1,11 @@
 """The warm worker ("zygote"): a process with torch already imported that forks one fresh
 worker per check.
 
-Started as `python -I -m mi_exercise.runner.zygote SOCKET_PATH [--lifeline] [--warm=MOD,MOD]`. It listens on a
-Unix socket (in a 0700 folder; connections from another user are refused). Each connection
+Started as `python -I -m mi_exercise.runner.zygote SOCKET_PATH [--lifeline] [--warm=MOD,MOD]
+[--listen-fd=N]`. It listens on a Unix socket in a 0700 folder (connections from another user
+are refused); with --listen-fd the trusted side bound it and passed it in, so a sandboxed
+zygote's workers never see that folder. {"op": "status"} is answered once the imports are
+done (ready, and how many workers were forked). Each connection
 asks for one worker: a JSON line (cwd, env, preload) plus three file descriptors passed with
 SCM_RIGHTS (the worker's end of the request socket, the reply pipe's write end, the output
 pipe's write end). The zygote imports anything in `preload` it has not imported yet (so TransformerLens is warm from
@@ -94,7 +97,7 @@ def _send(conn: socket.socket, message: dict) -> None:
         pass
 
 
-def serve(path: str, lifeline: bool, warm=()) -> None:
+def serve(path: str, lifeline: bool, warm=(), listen_fd: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the trusted side; it stops us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     import torch  # noqa: F401 - the point of the zygote: imported once, shared by every child
@@ -110,11 +113,16 @@ def serve(path: str, lifeline: bool, warm=()) -> None:
 
     become_subreaper()
 
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + ".tmp")
-    os.chmod(path + ".tmp", 0o600)
-    os.replace(path + ".tmp", path)  # the socket appears only once torch is imported
-    listener.listen(64)
+    if listen_fd is not None:
+        # Bound and listening already, by the trusted side, in a folder this process (sandboxed)
+        # cannot see: nothing in here can replace the socket the trusted side connects to.
+        listener = socket.socket(fileno=listen_fd)
+    else:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path + ".tmp")
+        os.chmod(path + ".tmp", 0o600)
+        os.replace(path + ".tmp", path)  # the socket appears only once torch is imported
+        listener.listen(64)
     children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, connection)
     conns: dict[int, int] = {}  # connection fd -> pid, for "kill"
     poller = select.poll()
@@ -147,6 +155,10 @@ def serve(path: str, lifeline: bool, warm=()) -> None:
                 except (OSError, ValueError):
                     conn.close()
                     continue
+                if request.get("op") == "status" and not fds:  # answered only once the imports are done
+                    _send(conn, {"ready": True, "forks": forks})
+                    conn.close()
+                    continue
                 if len(fds) != 3:
                     for f in fds:
                         os.close(f)
@@ -173,11 +185,6 @@ def serve(path: str, lifeline: bool, warm=()) -> None:
                 poller.register(conn, select.POLLIN)
                 _send(conn, {"pid": pid, "preload_error": error})
                 forks += 1
-                try:  # read by `mi-exercise worker status` (and the tests: the warm path was used)
-                    with open(path + ".forks", "w") as fh:
-                        fh.write(str(forks))
-                except OSError:
-                    pass
             elif fd in children:
                 pid, conn = children.pop(fd)
                 poller.unregister(fd)
@@ -210,7 +217,8 @@ def serve(path: str, lifeline: bool, warm=()) -> None:
 
 def main(argv: list[str]) -> None:
     warm = [a.split("=", 1)[1] for a in argv[2:] if a.startswith("--warm=")]
-    serve(argv[1], "--lifeline" in argv[2:], [m for m in ",".join(warm).split(",") if m])
+    fds = [int(a.split("=", 1)[1]) for a in argv[2:] if a.startswith("--listen-fd=")]
+    serve(argv[1], "--lifeline" in argv[2:], [m for m in ",".join(warm).split(",") if m], fds[0] if fds else None)
 
 
 if __name__ == "__main__":

@@ -142,11 +142,12 @@ class Sandbox:
         auto = [h for h in always_hidden() if not any(r.is_relative_to(h) for r in shown)]
         return list(dict.fromkeys([*auto, *(Path(h).resolve() for h in hidden)]))
 
-    def prefix(self, readable=(), hidden=(), writable=(), die_with_parent: bool = True) -> list[str]:
+    def prefix(self, readable=(), hidden=(), die_with_parent: bool = True) -> list[str]:
         """The command prefix for one sandboxed process. `readable`: folders bound read-only
-        (the learner's files); `writable`: folders bound read-write (a zygote's socket folder);
+        (the learner's files); nothing outside a private /tmp is writable (a zygote gets its
+        listening socket as a descriptor, not a folder);
         `hidden`: folders covered with an empty tmpfs when something bound contains them.
-        `die_with_parent=False` only for a daemon (`worker start`), which outlives its starter."""
+        `die_with_parent=False` only for a detached zygote (`WarmPool.start(detached=True)`), which outlives its starter."""
         cmd = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(self.seccomp_file), self.bwrap,
                "--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid), "--disable-userns",
                "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -171,12 +172,9 @@ class Sandbox:
             cmd += ["--dev-bind", dev, dev]
         shown = [Path(p).resolve() for p in readable]
         readable = _outermost(shown)
-        writable = [Path(p).resolve() for p in writable]
         for p in readable:
             cmd += ["--ro-bind", str(p), str(p)]
-        for p in writable:
-            cmd += ["--bind", str(p), str(p)]
-        roots = [*bound, *readable, *writable]
+        roots = [*bound, *readable]
         hidden = [Path(h).resolve() for h in hidden]
         # A folder hidden by default stays hidden even inside a readable one (a workspace made
         # at the root of a checkout still has no graders/ or .git), unless the caller asked to
