@@ -224,6 +224,6 @@ def start_in_background(state_dir: Path) -> bool:
         return False
     with log:
         subprocess.Popen([sys.executable, "-m", "mi_exercise.server.daemon", str(state_dir)],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(state_dir),
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",  # pins no folder
                          start_new_session=True, close_fds=True)
     return True

@@ -174,10 +174,10 @@ class Server:
     def start_zygote(self, modules):
         """The warm worker for this workspace's checks, sandboxed as `check` runs by default."""
         from mi_exercise.runner.warm import WarmPool
-        from mi_exercise.sandbox import choose, workspace_view
+        from mi_exercise.sandbox import choose, mode_from_flags, workspace_view
 
-        try:
-            box, _why = choose("auto")
+        try:  # as a check with neither --sandbox nor --no-sandbox: MI_EXERCISE_SANDBOX=off counts
+            box, _why = choose(mode_from_flags(None))
         except Exception:  # noqa: BLE001 - no sandbox: checks that ask for one start cold
             box = None
         readable, hidden = workspace_view(self.state_dir.parent)
@@ -501,7 +501,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m mi_exercise.server.daemon STATE_DIR", file=sys.stderr)
         return 2
-    # the state folder is our working folder: never let a learner's module be importable from it
+    # never let a module in the folder we were started from (a learner's?) be importable
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     server = Server(Path(argv[1]))
     if not server.take_lock():
