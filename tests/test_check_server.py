@@ -334,3 +334,15 @@ def test_watch_runs_in_the_server_on_its_warm_worker(space):
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "watch stopped" in out, out
     assert "11/11 passed" in out
+
+
+def test_grade_goes_through_it_and_keeps_its_results(space, tmp_path):
+    space.start()
+    sub = tmp_path / "class" / "learner-a"
+    (sub / LEARNER).parent.mkdir(parents=True)
+    (sub / LEARNER).write_text(SOLUTION)
+    out = tmp_path / "out"
+    result = run_cli("grade", str(sub), "--out", str(out), "--no-sandbox", cwd=space.ws, env=space.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((out / "summary.json").read_text())["learners"][0]["percent"] == 100.0
+    assert served(space.ws, space.env) == 1
