@@ -31,12 +31,13 @@ class TestResult:
     output: str = ""
     detail: str = ""  # the full pytest report, shown with -v
     visibility: str = "visible"  # exercise.toml [visibility]: a hidden test's message is not shown to learners
+    learner_seconds: float = 0.0  # of `seconds`, the time spent in calls to the learner's code
 
     def to_dict(self) -> dict:
         return {
             "name": self.name, "outcome": self.outcome.value, "message": self.message,
             "seconds": round(self.seconds, 4), "points": self.points, "max_points": self.max_points,
-            "output": self.output, "visibility": self.visibility,
+            "output": self.output, "visibility": self.visibility, "learner_seconds": round(self.learner_seconds, 4),
         }
 
 
@@ -192,6 +193,7 @@ class GradingPlugin:
             result = TestResult(name, kind, message, seconds, 0.0, max_points,
                                 detail=str(report.longrepr) if report.longrepr else "")
         result.output = self._submission.take_output()
+        result.learner_seconds = self._submission.take_learner_seconds()
         result.visibility = self._exercise.visibility_for(name)
         # setup errors and call results both land here; one result per test
         self.results = [r for r in self.results if r.name != name] + [result]

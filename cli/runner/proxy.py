@@ -359,6 +359,7 @@ class Submission:
         self._import_problem: SubmissionProblem | None = None
         self.names: list[str] = []
         self.output_log: list[str] = []
+        self.learner_seconds = 0.0  # time in calls to the worker (its compute and the transfers), for the benchmark
 
     # -- worker lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -419,6 +420,10 @@ class Submission:
     def take_output(self) -> str:
         return self._worker.take_output() if self._worker is not None else ""
 
+    def take_learner_seconds(self) -> float:
+        spent, self.learner_seconds = self.learner_seconds, 0.0
+        return spent
+
     def close(self) -> None:
         if self._worker is not None:
             self._worker.close()
@@ -429,6 +434,7 @@ class Submission:
         left, which = self._clock.remaining()
         if left <= 0:
             raise CheckTimeExceeded("the check's time limit was used up before this test ran")
+        sent = time.monotonic()
         try:
             reply, shared = worker.request(message, left)
         except TimeoutError as exc:
@@ -437,6 +443,8 @@ class Submission:
             raise SubmissionTimeout(
                 f"{label} did not finish within the {which}'s limit of {limit:g}s "
                 + (f"({stalled})" if stalled else "(an infinite loop, or far too much work?)")) from None
+        finally:
+            self.learner_seconds += time.monotonic() - sent
         if not reply.get("ok"):
             if shared is not None:
                 shared.close()
