@@ -169,7 +169,7 @@ def test_crash_when_asked():
 
 
 def test_a_cold_check_starts_the_server_and_it_stops_when_idle(space):
-    env = {**space.env, "MI_EXERCISE_SERVER_IDLE": "4"}
+    env = {**space.env, "MI_EXERCISE_SERVER_IDLE": "10"}
     first = run_cli("check", "tensor-basics", cwd=space.ws, env=env)
     assert first.returncode == 0 and "started a check server in the background" in first.stderr, first.stderr
     assert wait_until(lambda: served(space.ws, env) == 0, 120), (space.ws / ".mi-exercise" / "server.log").read_text()

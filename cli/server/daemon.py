@@ -202,6 +202,7 @@ class Server:
         listener.listen(64)
         os.replace(tmp, self.socket_path)  # appears only now: a client never waits on a cold server
         self.socket_ino = self.socket_path.lstat().st_ino
+        self.last_active = time.monotonic()  # idle from now, not from before the imports
         self.listener = listener
         self.write_state()
 
@@ -268,8 +269,7 @@ class Server:
 
     def handle(self, conn: socket.socket, request: dict, fds: list[int]) -> None:
         op = request.get("op")
-        self.last_active = time.monotonic()
-        if op == "status":
+        if op == "status":  # asking is not using: a status loop does not keep a server alive
             protocol.send(conn, self.status())
             conn.close()
             return
@@ -287,6 +287,7 @@ class Server:
             protocol.send(conn, {"refused": why})
             conn.close()
             return
+        self.last_active = time.monotonic()
         self.launch(conn, request, fds)
 
     def refusal(self, request: dict, fds: list[int]) -> str:
