@@ -569,3 +569,30 @@ def test_stale_and_surplus_folders_are_pruned(tmp_path, monkeypatch):
     assert store.put("k", {"kind": "result", "result": 1, "devices": []})
     assert len(list(root.iterdir())) == 2 and (root / "third-dddd-y").is_dir()
     assert json.dumps(store.get("k")["result"]) == "1"
+
+
+def test_a_factored_matrix_argument_is_keyed_by_its_factors(fresh):
+    from transformer_lens import FactoredMatrix
+
+    module = module_from('''
+        from transformer_lens import FactoredMatrix
+        def accuracy(circuit, k=1): return float((circuit.AB.topk(k, dim=-1).indices == 0).float().mean())
+        def scale_a(circuit): circuit.A.mul_(2); return 1.0
+        def same(circuit): return FactoredMatrix(circuit.A, circuit.B)
+    ''')
+    ref = rc.ReferenceProxy(module, fresh)
+    a, b = torch.randn(6, 2, generator=torch.Generator().manual_seed(0)), torch.randn(2, 6)
+    first = ref.accuracy(FactoredMatrix(a, b), k=2)
+    assert ref.accuracy(FactoredMatrix(a.clone(), b.clone()), k=2) == first and rc.stats.hits == 1
+    assert ref.accuracy(FactoredMatrix(a, b + 1), k=2) == module.accuracy(FactoredMatrix(a, b + 1), k=2)
+    assert rc.stats.hits == 1  # other factors: another key
+    # a dict holding the same attributes is not the FactoredMatrix
+    fm = FactoredMatrix(a, b)
+    with pytest.raises(AttributeError):
+        ref.accuracy(dict(vars(fm)), k=2)
+    fm.svd()  # a cached SVD: more than its factors, not keyed
+    ref.accuracy(fm, k=2)
+    assert rc.stats.not_stored["arguments"] == 1
+    ref.scale_a(FactoredMatrix(a.clone(), b))
+    assert rc.stats.not_stored["mutated"] == 1
+    assert type(ref.same(FactoredMatrix(a, b))) is FactoredMatrix and rc.stats.not_stored["result"] == 1
