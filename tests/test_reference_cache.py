@@ -234,6 +234,7 @@ def tiny(tmp_path, monkeypatch):
     monkeypatch.setenv("MI_EXERCISE_CONTENT", str(root))
     monkeypatch.delenv(rc.ENV, raising=False)
     monkeypatch.setattr(rc, "MIN_CALL_SECONDS", 0.0)  # every call is worth caching here
+    monkeypatch.setattr(rc, "FAST", {})
     from mi_exercise.catalog.loader import load_catalog
 
     yield root, log, load_catalog(root).get("tiny-ref")
@@ -455,6 +456,7 @@ def module_from(source: str, name: str = "mi_exercise_reference_test") -> types.
 @pytest.fixture
 def fresh(tmp_path, monkeypatch):
     monkeypatch.setattr(rc, "MIN_CALL_SECONDS", 0.0)
+    monkeypatch.setattr(rc, "FAST", {})
     rc.stats.reset()
     return rc.Store(tmp_path / "store", prefix="test-")
 
@@ -596,3 +598,22 @@ def test_a_factored_matrix_argument_is_keyed_by_its_factors(fresh):
     ref.scale_a(FactoredMatrix(a.clone(), b))
     assert rc.stats.not_stored["mutated"] == 1
     assert type(ref.same(FactoredMatrix(a, b))) is FactoredMatrix and rc.stats.not_stored["result"] == 1
+
+
+def test_fast_calls_are_not_stored_and_a_slow_one_of_the_same_function_is(fresh, monkeypatch):
+    monkeypatch.setattr(rc, "MIN_CALL_SECONDS", 0.005)
+    module = module_from('''
+        import time, torch
+        def total(x):
+            if x.numel() > 1000:
+                time.sleep(0.02)
+            return x.sum()
+    ''')
+    ref = rc.ReferenceProxy(module, fresh)
+    for _ in range(3):
+        assert ref.total(torch.ones(4)).item() == 4
+    assert rc.stats.not_stored["fast"] == 3 and rc.stats.stored == 0
+    assert rc.FAST["mi_exercise_reference_test.total"] >= 16  # the later two skipped the cache's work
+    big = torch.ones(100_000)
+    assert ref.total(big).item() == 100_000 and rc.stats.stored == 1
+    assert ref.total(big).item() == 100_000 and rc.stats.hits == 1
