@@ -617,3 +617,28 @@ def test_fast_calls_are_not_stored_and_a_slow_one_of_the_same_function_is(fresh,
     big = torch.ones(100_000)
     assert ref.total(big).item() == 100_000 and rc.stats.stored == 1
     assert ref.total(big).item() == 100_000 and rc.stats.hits == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA here")
+def test_on_a_gpu_results_come_back_on_their_device_and_cuda_draws_are_replayed(fresh):
+    module = module_from('''
+        import torch
+        def on_gpu(x): return {"same": x * 2, "cpu": x.sum().cpu()}
+        def cuda_noise(x): return x + torch.randn(x.shape, device=x.device)
+    ''')
+    ref = rc.ReferenceProxy(module, fresh)
+    x = torch.arange(6.0, device="cuda").reshape(2, 3)
+    first, again = ref.on_gpu(x), ref.on_gpu(x)
+    assert rc.stats.hits == 1
+    assert again["same"].device == x.device and again["cpu"].device.type == "cpu"
+    assert torch.equal(again["same"], first["same"]) and torch.equal(again["cpu"], first["cpu"])
+
+    def run(fn):
+        torch.cuda.manual_seed(3)
+        out = fn(x)
+        return out, torch.randn(2, device="cuda")
+
+    plain = run(module.cuda_noise)
+    for got in (run(ref.cuda_noise), run(ref.cuda_noise)):
+        assert torch.equal(got[0], plain[0]) and torch.equal(got[1], plain[1])
+    assert rc.stats.hits == 2
