@@ -8,7 +8,7 @@
 2. Then the same check twice with the cache on, in a fresh cache folder (a miss that fills
    it, then a warm check): seconds, hits, and what stays uncached.
 3. `--validate SLUG ...`: `mi-exercise validate SLUG` as a command, with the cache off, with
-   it on and empty, and on and warm (seconds of each; medians of --repeat).
+   it on and empty, and on and warm (wall and CPU seconds of each; medians of --repeat).
 
     python bench/reference_time.py [SLUG ...] [--validate SLUG ...] [--repeat N] [--out FILE]
 """
@@ -78,14 +78,21 @@ def check_once(ex, *, cache: bool, profile: bool = False) -> dict:
     return row
 
 
-def validate_seconds(slug: str, env: dict) -> float:
+def validate_seconds(slug: str, env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and everything it started): on a machine shared
+    with other work the CPU seconds say more than the wall."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "mi_exercise", "validate", slug, "--device", "cpu"],
                           capture_output=True, text=True, env={**os.environ, **env})
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         print(f"validate {slug} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}", file=sys.stderr)
-    return round(seconds, 2)
+    return round(seconds, 2), round(cpu, 2)
 
 
 def main() -> None:
@@ -130,17 +137,21 @@ def main() -> None:
     validate = []
     for slug in args.validate:
         runs = {"off": [], "cold": [], "warm": []}
+        cpu = {"off": [], "cold": [], "warm": []}
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix="mi-refcache-bench-") as cache:
                 env = {"XDG_CACHE_HOME": cache}
-                runs["off"].append(validate_seconds(slug, {**env, "MI_EXERCISE_REFERENCE_CACHE": "off"}))
-                runs["cold"].append(validate_seconds(slug, env))
-                runs["warm"].append(validate_seconds(slug, env))
-        row = {"slug": slug, **{k: v for k, v in runs.items()},
-               **{f"{k}_median": statistics.median(v) for k, v in runs.items()}}
+                for kind, extra in (("off", {"MI_EXERCISE_REFERENCE_CACHE": "off"}), ("cold", {}), ("warm", {})):
+                    wall, used = validate_seconds(slug, {**env, **extra})
+                    runs[kind].append(wall)
+                    cpu[kind].append(used)
+        row = {"slug": slug, "wall_s": runs, "cpu_s": cpu, "loadavg": loadavg(),
+               **{f"{k}_wall_median": statistics.median(v) for k, v in runs.items()},
+               **{f"{k}_cpu_median": statistics.median(v) for k, v in cpu.items()}}
         validate.append(row)
-        print(f"validate {slug:26s} off {row['off_median']} s, cache empty {row['cold_median']} s, "
-              f"warm {row['warm_median']} s  {runs}", flush=True)
+        print(f"validate {slug:26s} wall: off {row['off_wall_median']} s, cache empty {row['cold_wall_median']} s, "
+              f"warm {row['warm_wall_median']} s | CPU: off {row['off_cpu_median']} s, empty {row['cold_cpu_median']} s, "
+              f"warm {row['warm_cpu_median']} s | load {row['loadavg']}", flush=True)
     info["loadavg_at_end"] = loadavg()
     out = {"machine": info, "checks": rows, "validate": validate}
     if args.out:

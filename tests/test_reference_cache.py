@@ -642,3 +642,17 @@ def test_on_a_gpu_results_come_back_on_their_device_and_cuda_draws_are_replayed(
     for got in (run(ref.cuda_noise), run(ref.cuda_noise)):
         assert torch.equal(got[0], plain[0]) and torch.equal(got[1], plain[1])
     assert rc.stats.hits == 2
+
+
+def test_a_result_from_the_cache_has_storage_of_its_own(fresh):
+    module = module_from('''
+        import torch
+        def shapes(x): return torch.arange(3.).expand(4, 3), torch.arange(6.).reshape(2, 3).t()
+    ''')
+    ref = rc.ReferenceProxy(module, fresh)
+    ref.shapes(1)
+    wide, tall = ref.shapes(1)
+    assert rc.stats.hits == 1
+    assert wide.stride() == (0, 1) and tall.stride() == (1, 3) and tall.tolist() == [[0, 3], [1, 4], [2, 5]]
+    tall.resize_(7)  # a storage of its own, resizable as a fresh tensor's is
+    assert wide.untyped_storage().nbytes() == 3 * 4

@@ -416,20 +416,30 @@ def _exact_result(result, arg_ids: set, arg_storages: set) -> list:
     return devices
 
 
+def _own(t, device: str):
+    """A decoded tensor (a view of the entry's bytes) on storage of its own on `device`, as the
+    original was: sizes and strides kept (a stride-0 view stays one), resizable, no tie to the
+    bytes read."""
+    import torch
+
+    n = t.untyped_storage().nbytes() // t.element_size()
+    flat = torch.as_strided(t.detach(), (n,), (1,), 0)
+    base = flat.to(device, copy=True)
+    out = base.as_strided(t.size(), t.stride(), t.storage_offset())
+    return out.requires_grad_(True) if t.requires_grad else out
+
+
 def _to_devices(value, devices: list):
-    """The decoded result with its tensors moved back where the original's were."""
+    """The decoded result, each tensor on storage of its own on the device the original was on."""
     import torch
 
     tensors: list = []
     _walk(value, tensors, [])
     if len(tensors) != len(devices):
         raise ValueError("devices do not match the result")
-    if all(d == "cpu" for d in devices):
+    if not tensors:
         return value
-    moved = {}
-    for t, d in zip(tensors, devices):
-        if d != "cpu":
-            moved[id(t)] = t.detach().to(d).requires_grad_(t.requires_grad)
+    moved = {id(t): _own(t, d) for t, d in zip(tensors, devices)}
 
     def rebuild(v):
         tv = type(v)
