@@ -9,6 +9,11 @@
    it, then a warm check): seconds, hits, and what stays uncached.
 3. `--validate SLUG ...`: `mi-exercise validate SLUG` as a command, with the cache off, with
    it on and empty, and on and warm (wall and CPU seconds of each; medians of --repeat).
+4. `--validate-here SLUG ...`: validate_exercise in this process (one warm worker, as the command
+   has), three ways: every reference call made and timed but nothing stored (what validate
+   spends in reference functions without the cache), with an empty cache, and warm; the
+   reference seconds are the trusted side's own work, so they hold on a busy machine where
+   the wall times do not.
 
     python bench/reference_time.py [SLUG ...] [--validate SLUG ...] [--repeat N] [--out FILE]
 """
@@ -95,10 +100,50 @@ def validate_seconds(slug: str, env: dict) -> tuple[float, float]:
     return round(seconds, 2), round(cpu, 2)
 
 
+class NoStore:
+    """A store that never answers and keeps nothing: every call is made, and timed."""
+
+    def get(self, key):
+        return None
+
+    def put(self, key, value) -> bool:
+        return False
+
+
+def validate_here(catalog, slug: str) -> dict:
+    from mi_exercise.runner import reference_cache as rc
+    from mi_exercise.runner import warm
+    from mi_exercise.validate import validate_exercise
+
+    ex = catalog.get(slug)
+    row = {"slug": slug}
+    real = rc.Store.for_exercise
+    pool = warm.start_in_process()
+    try:
+        for kind in ("uncached", "empty", "warm"):
+            rc.stats.reset()
+            rc.FAST.clear()
+            rc.Store.for_exercise = classmethod(lambda cls, *a, **k: NoStore()) if kind == "uncached" else real
+            start = time.perf_counter()
+            v = validate_exercise(ex, device="cpu")
+            row[kind] = {"ok": v.ok, "trials": len(v.trials), "wall_s": round(time.perf_counter() - start, 2),
+                         "reference_function_s": round(rc.stats.seconds_called, 2), "hits": rc.stats.hits,
+                         "not_stored": dict(rc.stats.not_stored), "loadavg": loadavg()}
+    finally:
+        rc.Store.for_exercise = real
+        pool.close() if pool is not None and hasattr(pool, "close") else None
+    u, e, w = row["uncached"], row["empty"], row["warm"]
+    print(f"validate (here) {slug:24s} {u['trials']} trials | reference functions: uncached {u['reference_function_s']} s, "
+          f"empty cache {e['reference_function_s']} s, warm {w['reference_function_s']} s | wall {u['wall_s']} / "
+          f"{e['wall_s']} / {w['wall_s']} s | ok {u['ok']} {e['ok']} {w['ok']} | load {w['loadavg']}", flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("slugs", nargs="*", help="exercises to profile (default: all)")
     parser.add_argument("--validate", nargs="*", default=[], help="exercises to validate off / cold / warm")
+    parser.add_argument("--validate-here", nargs="*", default=[], help="exercises to validate in this process")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--all-calls", action="store_true",
@@ -118,7 +163,7 @@ def main() -> None:
         reference_cache.MIN_CALL_SECONDS = 0.0
     info = {**machine(), "loadavg_at_start": loadavg(), "all_calls": args.all_calls}
     rows = []
-    slugs = args.slugs or ([] if args.validate else [e.slug for e in catalog.exercises])
+    slugs = args.slugs or ([] if args.validate or args.validate_here else [e.slug for e in catalog.exercises])
     with tempfile.TemporaryDirectory(prefix="mi-refcache-bench-") as cache:
         os.environ["XDG_CACHE_HOME"] = cache  # an empty cache folder: the first run fills it
         for slug in slugs:
@@ -152,14 +197,21 @@ def main() -> None:
         print(f"validate {slug:26s} wall: off {row['off_wall_median']} s, cache empty {row['cold_wall_median']} s, "
               f"warm {row['warm_wall_median']} s | CPU: off {row['off_cpu_median']} s, empty {row['cold_cpu_median']} s, "
               f"warm {row['warm_cpu_median']} s | load {row['loadavg']}", flush=True)
+    here = []
+    if args.validate_here:
+        with tempfile.TemporaryDirectory(prefix="mi-refcache-bench-") as cache:
+            os.environ["XDG_CACHE_HOME"] = cache
+            here = [validate_here(catalog, slug) for slug in args.validate_here]
     info["loadavg_at_end"] = loadavg()
-    out = {"machine": info, "checks": rows, "validate": validate}
+    out = {"machine": info, "checks": rows, "validate": validate, "validate_here": here}
     if args.out:
         previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
         if not rows and previous.get("checks"):
             out["checks"] = previous["checks"]  # a --validate-only run keeps the checks' table
         if not validate and previous.get("validate"):
             out["validate"] = previous["validate"]
+        if not here and previous.get("validate_here"):
+            out["validate_here"] = previous["validate_here"]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(out, indent=1) + "\n")
         print(f"written to {args.out}")

@@ -665,7 +665,7 @@ class _Calls:
         return value
 
     def _get_store(self):
-        if self.store is not None and not isinstance(self.store, Store):
+        if self.store is not None and not isinstance(self.store, Store) and callable(self.store):
             try:
                 self.store = self.store()
             except Exception:  # noqa: BLE001 - a cache that cannot be keyed is no cache
