@@ -184,7 +184,8 @@ def grade_in_process(sub: Submission, exercises: list[Exercise], expected: dict[
             if sandbox:  # the submission's own copy readable; the class, --out and graders not there
                 from mi_exercise.sandbox import probe
                 prefix = probe().prefix(readable=[m.root], hidden=[*hide, sub.source])
-            result = run_check(ex, path, device=device, sandbox=prefix)
+            # never the reference cache: a submission (unsandboxed, as this user) could have written it
+            result = run_check(ex, path, device=device, sandbox=prefix, reference_cache=False)
             recs.append(exercise_record(ex, expected[ex.slug], result.to_dict(), note=m.notes.get(ex.slug, "")))
         rec = submission_record(sub, recs, seconds=time.monotonic() - start)
         rec["sandboxed"] = bool(sandbox)

@@ -112,7 +112,7 @@ def resolve_device(requested: str, exercise: Exercise) -> str:
 
 def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", sandbox: list[str] | None = None,
               reference_path: Path | None = None, options: dict | None = None, spawner=None,
-              own_parts: bool | None = None) -> CheckResult:
+              own_parts: bool | None = None, reference_cache: bool = True) -> CheckResult:
     """`spawner` (config -> WorkerProcess) starts the worker; by default a warm worker when one
     is running (this process's pool or the workspace's daemon, see warm.py), else a cold one.
     `own_parts=False` injects the reference parts even where the exercise grades the learner's
@@ -144,8 +144,10 @@ def run_check(exercise: Exercise, learner_file: Path, *, device: str = "auto", s
 
     from mi_exercise.runner.plugin import GradingPlugin
 
+    from mi_exercise.runner.reference_cache import enabled
+
     plugin = GradingPlugin(exercise, submission, clock, reference_path or exercise.solution_path, options,
-                           learner_source=source)
+                           learner_source=source, reference_cache=enabled(reference_cache))
     grader_files = [str(p) for p in exercise.grader_files]
     result = CheckResult(slug=exercise.slug, learner_file=str(learner_file), device=config.device,
                          started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -6,6 +6,7 @@ a TestResult (outcome, learner-facing message, seconds, points, captured learner
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import time
@@ -42,6 +43,7 @@ class TestResult:
 
 
 _reference_cache: dict[Path, object] = {}
+_reference_loaded: dict[Path, tuple] = {}  # path -> (digest of its source, of its parts, its globals as loaded)
 
 
 def load_reference(path: Path, exercise=None):
@@ -49,14 +51,22 @@ def load_reference(path: Path, exercise=None):
     imports (the exercise's `uses`) are registered first."""
     path = path.resolve()
     if path not in _reference_cache:
-        if exercise is not None:
-            inject.register(inject.parts_for(exercise, own=False))
+        parts = inject.parts_for(exercise, own=False) if exercise is not None else []
+        if parts:
+            inject.register(parts)
+        try:
+            source_digest = hashlib.sha256(path.read_bytes()).hexdigest()  # what runs, for the cache's key
+        except OSError:
+            source_digest = None
         name = "mi_exercise_reference_" + "_".join(path.parent.parts[-2:]).replace("-", "_")
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
         _reference_cache[path] = module
+        from mi_exercise.runner.reference_cache import digest_parts, loaded_globals
+
+        _reference_loaded[path] = (source_digest, digest_parts(parts), loaded_globals(module))
     return _reference_cache[path]
 
 
@@ -73,7 +83,7 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
 
 class GradingPlugin:
     def __init__(self, exercise, submission: Submission, clock: Clock, reference_path: Path,
-                 options: dict | None = None, learner_source=None):
+                 options: dict | None = None, learner_source=None, reference_cache: bool = False):
         # underscore names: pytest reads every public attribute of a plugin as a possible fixture
         self._exercise = exercise
         self._submission = submission
@@ -81,6 +91,8 @@ class GradingPlugin:
         self._reference_path = reference_path
         self._options = dict(options or {})
         self._learner_source = learner_source  # grading.LearnerSource, read before the worker started
+        self._cache_references = reference_cache  # reference_cache.py: never for grade
+        self._reference_proxy = None
         self.results: list[TestResult] = []
         self.collect_errors: list[str] = []
         self.figures: dict[str, list] = {}  # record_figure's arrays, saved after the check
@@ -92,7 +104,26 @@ class GradingPlugin:
 
     @pytest.fixture
     def reference(self):
-        return load_reference(self._reference_path, self._exercise)
+        module = load_reference(self._reference_path, self._exercise)
+        if not self._cache_references:
+            return module
+        if self._reference_proxy is None:
+            self._reference_proxy = self._cached_reference(module)
+        return self._reference_proxy
+
+    def _cached_reference(self, module):
+        from mi_exercise.runner import reference_cache
+
+        source_digest, parts_digest, globals_at_load = _reference_loaded[self._reference_path.resolve()]
+        if source_digest is None:
+            return module
+        config = getattr(self._submission, "_config", None)
+        device = getattr(config, "device", None) or "auto"
+
+        def store():  # made on the first call: the key reads the grader folder
+            return reference_cache.Store.for_exercise(self._exercise, source_digest, parts_digest, device)
+
+        return reference_cache.ReferenceProxy(module, store, globals_at_load)
 
     @pytest.fixture
     def device(self) -> str:
