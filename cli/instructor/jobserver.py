@@ -7,8 +7,9 @@ cores `--jobs 2` had little left to gain (bench/grade_throughput.py). The server
 once; each job is a fork of it that runs `grade_one.main` exactly as the cold process would.
 The worker is unchanged: still started cold, sandboxed, per exercise, from the job.
 
-Started as `python -m mi_exercise.instructor.jobserver [MODULE ...]` (modules to import besides
-the runner's: the exercises' `needs`), with pipes for stdin and stdout. Requests are JSON lines
+Started as `python -m mi_exercise.instructor.jobserver [--sandbox] [MODULE ...]` (modules to
+import besides the runner's: the exercises' `needs`; --sandbox: the jobs sandbox their workers, so
+the sandbox's command line is worked out once here), with pipes for stdin and stdout. Requests are JSON lines
 on stdin: {"id", "main", "argv", "stdout", "stderr", "timeout"}, a job that runs as
 `python -m MAIN ARGV...` would (grade_one for a submission, collect for the graders' test names);
 for each ended job one line on stdout: {"id", "status" (a wait status), "timed_out"}. EOF on
@@ -44,11 +45,15 @@ REPLY_MARGIN = 60.0  # past a job's own timeout, how long the parent waits for t
 # plugins are added in serve); the exercises' `needs` come on the command line.
 PRELOAD = (
     "torch", "pytest", "pytest_timeout", "numpy", "einops",
-    # torch imports it (and sympy, ~1 s) at a grader's first backward(gradient)
-    "torch.fx.experimental.symbolic_shapes",
     "mi_exercise.instructor.grade_one", "mi_exercise.instructor.collect", "mi_exercise.instructor.batch", "mi_exercise.instructor.submissions",
     "mi_exercise.catalog.loader", "mi_exercise.runner.check", "mi_exercise.runner.plugin",
     "mi_exercise.runner.warm", "mi_exercise.grading", "mi_exercise.feedback.source_rules", "mi_exercise.sandbox",
+)
+
+
+# Imported after the first requests (the collection) have started: only the jobs use them.
+LATE = (
+    "torch.fx.experimental.symbolic_shapes",  # torch imports it, and sympy (~0.5 s), at a grader's first backward(gradient)
 )
 
 
@@ -81,6 +86,8 @@ def _child(request: dict) -> None:
         import random
 
         random.seed()  # as a fresh process would be, not the server's state in every job
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
         module = importlib.import_module(request["main"])
         sys.argv = [module.__file__, *request["argv"]]
         code = module.main(sys.argv)
@@ -106,61 +113,92 @@ def _say(message: dict) -> None:
         pass
 
 
-def serve(preload) -> None:
+class _Jobs:
+    """The forked jobs: started from requests on stdin, reaped, stopped at their deadlines."""
+
+    def __init__(self):
+        from mi_exercise.runner.containment import kill_strays
+
+        self.kill_strays = kill_strays
+        self.jobs: dict[int, tuple[int, str, float]] = {}  # pidfd -> (pid, request id, deadline)
+        self.timed_out: set[int] = set()
+        self.poller = select.poll()
+        self.poller.register(0, select.POLLIN)
+        self.buf = b""
+
+    def step(self, wait: float | None = None) -> bool:
+        """Handle what comes within `wait` seconds (None: until the next event or deadline);
+        False once the parent is gone (every job is dead by then)."""
+        now = time.monotonic()
+        for pid, _rid, deadline in self.jobs.values():
+            if deadline <= now and pid not in self.timed_out:
+                self.timed_out.add(pid)
+                try:
+                    os.killpg(pid, signal.SIGKILL)  # not reaped yet: the group is still its own
+                except OSError:
+                    pass
+        if wait is None:
+            first = min((d for _p, _r, d in self.jobs.values()), default=None)
+            wait = None if first is None else max(0.0, first - now)
+        for fd, _event in self.poller.poll(None if wait is None else int(wait * 1000) + 1):
+            if fd == 0:
+                data = os.read(0, 1 << 16)
+                if not data:  # the parent is gone: nobody waits for any result
+                    for pid, _rid, _d in self.jobs.values():
+                        try:
+                            os.killpg(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                    self.kill_strays()
+                    return False
+                self.buf += data
+                while b"\n" in self.buf:
+                    line, self.buf = self.buf.split(b"\n", 1)
+                    self.start(json.loads(line))
+            elif fd in self.jobs:
+                pid, rid, _deadline = self.jobs.pop(fd)
+                self.poller.unregister(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                self.kill_strays(spare={p for p, _r, _d in self.jobs.values()})  # its orphans, not a live job
+                _say({"id": rid, "status": status, "timed_out": pid in self.timed_out})
+                self.timed_out.discard(pid)
+        return True
+
+    def start(self, request: dict) -> None:
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        pidfd = os.pidfd_open(pid)
+        self.jobs[pidfd] = (pid, request["id"], time.monotonic() + float(request["timeout"]))
+        self.poller.register(pidfd, select.POLLIN)
+
+
+def serve(preload, sandbox: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent; its EOF stops us
     _preload(PRELOAD)
     from _pytest.config import default_plugins
 
     _preload([*(f"_pytest.{name}" for name in default_plugins), *preload])
-    from mi_exercise.runner.containment import become_subreaper, kill_strays
+    from mi_exercise.runner.containment import become_subreaper
 
     become_subreaper()
-    jobs: dict[int, tuple[int, str, float]] = {}  # pidfd -> (pid, request id, deadline)
-    timed_out: set[int] = set()
-    poller = select.poll()
-    poller.register(0, select.POLLIN)
-    buf = b""
+    jobs = _Jobs()
     _say({"ready": True})
-    while True:
-        now = time.monotonic()
-        for fd, (pid, _rid, deadline) in jobs.items():
-            if deadline <= now and pid not in timed_out:
-                timed_out.add(pid)
-                try:
-                    os.killpg(pid, signal.SIGKILL)  # not reaped yet: the group is still its own
-                except OSError:
-                    pass
-        wait = min((d for _p, _r, d in jobs.values()), default=None)
-        timeout_ms = None if wait is None else max(0, int((wait - now) * 1000) + 1)
-        for fd, _event in poller.poll(timeout_ms):
-            if fd == 0:
-                data = os.read(0, 1 << 16)
-                if not data:  # the parent is gone: nobody waits for any result
-                    for pid, _rid, _d in jobs.values():
-                        try:
-                            os.killpg(pid, signal.SIGKILL)
-                        except OSError:
-                            pass
-                    kill_strays()
-                    return
-                buf += data
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    request = json.loads(line)
-                    pid = os.fork()
-                    if pid == 0:
-                        _child(request)
-                    pidfd = os.pidfd_open(pid)
-                    jobs[pidfd] = (pid, request["id"], time.monotonic() + float(request["timeout"]))
-                    poller.register(pidfd, select.POLLIN)
-            elif fd in jobs:
-                pid, rid, _deadline = jobs.pop(fd)
-                poller.unregister(fd)
-                os.close(fd)
-                _, status = os.waitpid(pid, 0)
-                kill_strays(spare={p for p, _r, _d in jobs.values()})  # its orphans, not a live job
-                _say({"id": rid, "status": status, "timed_out": pid in timed_out})
-                timed_out.discard(pid)
+    # What is asked already (grade's collection) starts now; what only the submissions' jobs
+    # use is imported while it runs.
+    if not jobs.step(0):
+        return
+    _preload(LATE)
+    if sandbox:  # the probe's answer (cached by the parent's probe), the interpreter's folders, /etc
+        try:
+            from mi_exercise.sandbox import probe
+
+            probe().prefix()
+        except Exception:  # noqa: BLE001 - each job finds out for itself
+            pass
+    while jobs.step():
+        pass
 
 
 # -- the parent's side ------------------------------------------------------------------------
@@ -177,7 +215,7 @@ class JobServer:
     """`start` it as early as possible (its imports overlap the parent's own collection of the
     graders' tests), then `run` jobs from any number of threads, then `close`."""
 
-    def __init__(self, preload, env: dict, scratch: Path):
+    def __init__(self, preload, env: dict, scratch: Path, sandbox: bool = False):
         from mi_exercise.runner.containment import start_job
 
         self._lock = threading.Lock()
@@ -186,7 +224,8 @@ class JobServer:
         self._gone = False
         self._scratch = Path(scratch)
         with open(self._scratch / "jobserver.err", "wb") as err:  # its own troubles, if any
-            self.proc = start_job([sys.executable, "-m", "mi_exercise.instructor.jobserver", *preload], env=env,
+            self.proc = start_job([sys.executable, "-m", "mi_exercise.instructor.jobserver",
+                                   *(["--sandbox"] if sandbox else []), *preload], env=env,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         self._reader = threading.Thread(target=self._read, name="jobserver-reader", daemon=True)
         self._reader.start()
@@ -269,4 +308,5 @@ class JobServer:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1:])
+    serve([a for a in sys.argv[1:] if a != "--sandbox"], "--sandbox" in sys.argv[1:])
+    os._exit(0)  # an interpreter teardown with torch loaded costs ~0.5 s, waited for by grade
