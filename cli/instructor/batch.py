@@ -1,8 +1,9 @@
 """`grade`: grade a class of submissions with the instructor's graders, `--jobs N` at a time.
 
-Each submission is graded in its own subprocess (`python -m mi_exercise.instructor.grade_one`),
-from a private copy of its files, so that a submission that crashes, hangs or floods its
-output costs its own result and nothing else. The parent knows every exercise's expected tests
+Each submission is graded in its own process (a fork of the job server, jobserver.py, or where
+there is none a cold `python -m mi_exercise.instructor.grade_one`), from a private copy of its
+files, so that a submission that crashes, hangs or floods its output costs its own result and
+nothing else. The parent knows every exercise's expected tests
 (collected from the graders before any learner code runs) and fills in a failed line for each
 test without a result, so a result file never has fewer lines than the grader has tests.
 """
