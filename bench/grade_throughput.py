@@ -6,9 +6,9 @@ bench/results/grade_throughput.json.
 
     python bench/grade_throughput.py [--submissions 8] [--jobs 1 2] [--repeat 1]
 
-Each run also records the CPU seconds of the grade command and everything it started, and the
-load average before and after it (the machine may be shared: a busy one cannot give --jobs 2 two
-cores). With --repeat R the --jobs values are run R times, interleaved, and `ratio` compares the
+Each run also records the CPU seconds of the grade command and everything it started, the CPU
+seconds other processes used meanwhile (/proc/stat) and the load average before and after it (the
+machine may be shared: a busy one cannot give --jobs 2 two cores). With --repeat R the --jobs values are run R times, interleaved, and `ratio` compares the
 medians.
 """
 
@@ -54,6 +54,18 @@ def build_class(root: Path, n: int, chapter: str = "foundations") -> list[Path]:
     return subs
 
 
+def busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy since boot (/proc/stat), for the
+    share of a run that went to other users' processes; 0.0 where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--submissions", type=int, default=8)
@@ -71,23 +83,28 @@ def main() -> None:
                 env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
                 load_before = os.getloadavg()
                 cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                busy_before = busy_seconds()
                 start = time.monotonic()
                 proc = subprocess.run([sys.executable, "-m", "mi_exercise", "grade", *map(str, subs), "--out", str(out),
                                        "--jobs", str(jobs), "--exercises", slugs], env=env, capture_output=True, text=True)
                 seconds = time.monotonic() - start
                 cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                busy = busy_seconds() - busy_before
                 if proc.returncode not in (0, 1):
                     sys.exit(f"grade failed ({proc.returncode}):\n{proc.stderr}")
                 summary = json.loads((out / "summary.json").read_text())
                 cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
                 runs.append({"jobs": jobs, "submissions": summary["submissions"], "seconds": round(seconds, 2),
                              "submissions_per_minute": round(60 * summary["submissions"] / seconds, 2),
-                             "cpu_seconds": round(cpu, 2), "loadavg_before": [round(x, 2) for x in load_before],
+                             "cpu_seconds": round(cpu, 2),
+                             "others_cpu_seconds": round(max(0.0, busy - cpu), 2) if busy else None,
+                             "loadavg_before": [round(x, 2) for x in load_before],
                              "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                              "errors": summary["errors"],
                              "scores": sorted(l["score"] for l in summary["learners"])})
                 print(f"--jobs {jobs}: {summary['submissions']} submissions in {seconds:.1f}s = "
-                      f"{runs[-1]['submissions_per_minute']:.1f}/min ({cpu:.1f} CPU s, load {load_before[0]:.2f})")
+                      f"{runs[-1]['submissions_per_minute']:.1f}/min ({cpu:.1f} CPU s; others {runs[-1]['others_cpu_seconds']} CPU s,"
+                      f" load {load_before[0]:.2f})")
     medians = {j: statistics.median(r["seconds"] for r in runs if r["jobs"] == j) for j in args.jobs}
     same_scores = len({tuple(r["scores"]) for r in runs}) == 1
     result = {"benchmark": "grade_throughput", "chapter": "foundations", "exercises": slugs.split(","),
