@@ -4,7 +4,12 @@ Builds a class of N submissions from tensor-basics' solution, mutants and stub (
 of full, partial and zero scores), grades it with the real CLI at each --jobs value, and writes
 bench/results/grade_throughput.json.
 
-    python bench/grade_throughput.py [--submissions 8] [--jobs 1 2]
+    python bench/grade_throughput.py [--submissions 8] [--jobs 1 2] [--repeat 1]
+
+Each run also records the CPU seconds of the grade command and everything it started, the CPU
+seconds other processes used meanwhile (/proc/stat) and the load average before and after it (the
+machine may be shared: a busy one cannot give --jobs 2 two cores). With --repeat R the --jobs values are run R times, interleaved, and `ratio` compares the
+medians.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import argparse
 import json
 import os
 import platform
+import resource
+import statistics
 import shutil
 import subprocess
 import sys
@@ -47,38 +54,69 @@ def build_class(root: Path, n: int, chapter: str = "foundations") -> list[Path]:
     return subs
 
 
+def busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy since boot (/proc/stat), for the
+    share of a run that went to other users' processes; 0.0 where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--submissions", type=int, default=8)
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "grade_throughput.json")
     args = ap.parse_args()
     slugs = ",".join(p.parent.name for p in sorted((REPO / "exercises" / "foundations").glob("*/exercise.toml")))
     runs = []
     with tempfile.TemporaryDirectory(prefix="mi-bench-grade-") as tmp:
         subs = build_class(Path(tmp) / "class", args.submissions)
-        for jobs in args.jobs:
-            out = Path(tmp) / f"out-{jobs}"
-            env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-            start = time.monotonic()
-            proc = subprocess.run([sys.executable, "-m", "mi_exercise", "grade", *map(str, subs), "--out", str(out),
-                                   "--jobs", str(jobs), "--exercises", slugs], env=env, capture_output=True, text=True)
-            seconds = time.monotonic() - start
-            if proc.returncode not in (0, 1):
-                sys.exit(f"grade failed ({proc.returncode}):\n{proc.stderr}")
-            summary = json.loads((out / "summary.json").read_text())
-            runs.append({"jobs": jobs, "submissions": summary["submissions"], "seconds": round(seconds, 2),
-                         "submissions_per_minute": round(60 * summary["submissions"] / seconds, 2),
-                         "errors": summary["errors"],
-                         "scores": sorted(l["score"] for l in summary["learners"])})
-            print(f"--jobs {jobs}: {summary['submissions']} submissions in {seconds:.1f}s = "
-                  f"{runs[-1]['submissions_per_minute']:.1f}/min")
+        for rep in range(args.repeat):
+            for jobs in args.jobs:
+                out = Path(tmp) / f"out-{jobs}-{rep}"
+                env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+                load_before = os.getloadavg()
+                cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                busy_before = busy_seconds()
+                start = time.monotonic()
+                proc = subprocess.run([sys.executable, "-m", "mi_exercise", "grade", *map(str, subs), "--out", str(out),
+                                       "--jobs", str(jobs), "--exercises", slugs], env=env, capture_output=True, text=True)
+                seconds = time.monotonic() - start
+                cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                busy = busy_seconds() - busy_before
+                if proc.returncode not in (0, 1):
+                    sys.exit(f"grade failed ({proc.returncode}):\n{proc.stderr}")
+                summary = json.loads((out / "summary.json").read_text())
+                cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+                runs.append({"jobs": jobs, "submissions": summary["submissions"], "seconds": round(seconds, 2),
+                             "submissions_per_minute": round(60 * summary["submissions"] / seconds, 2),
+                             "cpu_seconds": round(cpu, 2),
+                             "others_cpu_seconds": round(max(0.0, busy - cpu), 2) if busy else None,
+                             "loadavg_before": [round(x, 2) for x in load_before],
+                             "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                             "errors": summary["errors"],
+                             "scores": sorted(l["score"] for l in summary["learners"])})
+                print(f"--jobs {jobs}: {summary['submissions']} submissions in {seconds:.1f}s = "
+                      f"{runs[-1]['submissions_per_minute']:.1f}/min ({cpu:.1f} CPU s; others {runs[-1]['others_cpu_seconds']} CPU s,"
+                      f" load {load_before[0]:.2f})")
+    medians = {j: statistics.median(r["seconds"] for r in runs if r["jobs"] == j) for j in args.jobs}
+    same_scores = len({tuple(r["scores"]) for r in runs}) == 1
     result = {"benchmark": "grade_throughput", "chapter": "foundations", "exercises": slugs.split(","),
               "cpu_count": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
+              "repeat": args.repeat, "median_seconds": medians, "scores_identical": same_scores,
+              "ratio": {f"--jobs {j} vs {args.jobs[0]}": round(medians[args.jobs[0]] / medians[j], 3) for j in args.jobs[1:]},
               "runs": runs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}: throughput ratio {result['ratio']}, scores identical: {same_scores}")
+    if not same_scores:
+        sys.exit("the scores differ between runs")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """`grade`: grade a class of submissions with the instructor's graders, `--jobs N` at a time.
 
-Each submission is graded in its own subprocess (`python -m mi_exercise.instructor.grade_one`),
-from a private copy of its files, so that a submission that crashes, hangs or floods its
-output costs its own result and nothing else. The parent knows every exercise's expected tests
+Each submission is graded in its own process (a fork of the job server, jobserver.py, or where
+there is none a cold `python -m mi_exercise.instructor.grade_one`), from a private copy of its
+files, so that a submission that crashes, hangs or floods its output costs its own result and
+nothing else. The parent knows every exercise's expected tests
 (collected from the graders before any learner code runs) and fills in a failed line for each
 test without a result, so a result file never has fewer lines than the grader has tests.
 """
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -90,12 +92,45 @@ def expected_tests(exercise: Exercise) -> list[str]:
 
     forget_graders(files)
     collector = _Collector()
-    pytest.main([*files, "--collect-only", "-c", str(PYTEST_INI), "--rootdir", str(exercise.grader_dir),
-                 "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal"], plugins=[collector])
+    # As in run_check: plugins named, not discovered, and no unraisableexception plugin (its
+    # gc.collect() calls were two thirds of a collection, ~0.3 s per exercise, before any job ran)
+    autoload_before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        pytest.main([*files, "--collect-only", "-c", str(PYTEST_INI), "--rootdir", str(exercise.grader_dir),
+                     "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings",
+                     "-p", "no:stepwise", "-p", "no:logging", "-p", "no:unraisableexception",
+                     "-p", "no:threadexception"], plugins=[collector])
+    finally:
+        if autoload_before is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload_before
     if collector.errors or not collector.names:
         raise GradeError(f"{exercise.slug}: the grader cannot be collected: "
                          + ("\n".join(collector.errors)[-1500:] or "it has no tests"))
     return collector.names
+
+
+def collect_expected(catalog: Catalog, exercises: list[Exercise], server=None, scratch: Path | None = None) -> dict:
+    """{slug: expected_tests(exercise)}: in a fork of `server` when there is one (this process
+    then never imports torch or pytest, and the server's imports are not waited for twice), else
+    here. GradeError as expected_tests raises it."""
+    if server is not None:
+        from mi_exercise.instructor.jobserver import JobServerGone
+
+        out = Path(scratch) / "expected.json"
+        try:
+            server.run("mi_exercise.instructor.collect", [str(out), str(catalog.root), *(ex.slug for ex in exercises)],
+                       timeout=300)
+            answer = json.loads(out.read_text())
+        except (JobServerGone, subprocess.TimeoutExpired, OSError, ValueError):
+            answer = {}  # collected here instead, where any error surfaces as it is
+        if "error" in answer:
+            raise GradeError(answer["error"])
+        if "expected" in answer:
+            return answer["expected"]
+    return {ex.slug: expected_tests(ex) for ex in exercises}
 
 
 # -- one submission's result ---------------------------------------------------------------
@@ -159,14 +194,43 @@ def error_record(sub: Submission, exercises: list[Exercise], expected: dict[str,
     return submission_record(sub, recs, status="error", error=error, seconds=seconds)
 
 
+def share_threads(exercises: list[Exercise], threads: int | None) -> list[Exercise]:
+    """The exercises with at most `threads` torch threads in their workers (their own
+    [limits] threads, if lower, kept)."""
+    if not threads:
+        return list(exercises)
+    return [replace(ex, limits=replace(ex.limits, threads=min(ex.limits.threads or threads, threads)))
+            for ex in exercises]
+
+
+def job_threads(jobs: int) -> int | None:
+    """torch threads for each of `jobs` jobs at a time, and for each one's worker: the cores
+    shared out (two jobs with torch's default of one thread per core each would run four busy
+    threads on two cores). None for one job: torch's default, as in `check`."""
+    if jobs <= 1:
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores // jobs)
+
+
 def grade_in_process(sub: Submission, exercises: list[Exercise], expected: dict[str, list[str]], *,
-                     device: str = "cpu", sandbox: bool = False, hide: list[Path] = ()) -> dict:
-    """Grade one submission here (the child process's work)."""
+                     device: str = "cpu", sandbox: bool = False, hide: list[Path] = (),
+                     threads: int | None = None) -> dict:
+    """Grade one submission here (the child process's work). `threads`: at most that many torch
+    threads here and in each worker (job_threads)."""
     from mi_exercise.catalog.loader import load_catalog
     from mi_exercise.instructor.submissions import SubmissionError, materialize
     from mi_exercise.runner.check import run_check
 
     start = time.monotonic()
+    if threads:
+        import torch  # the grader imports it anyway; the reference runs here
+
+        torch.set_num_threads(min(torch.get_num_threads(), threads))
+    graded = share_threads(exercises, threads)
     catalog = load_catalog()
     work = Path(tempfile.mkdtemp(prefix="mi-grade-"))
     try:
@@ -175,7 +239,7 @@ def grade_in_process(sub: Submission, exercises: list[Exercise], expected: dict[
         except SubmissionError as exc:
             return error_record(sub, exercises, expected, str(exc), time.monotonic() - start)
         recs = []
-        for ex in exercises:
+        for ex, graded_ex in zip(exercises, graded):
             path = m.files.get(ex.slug)
             if path is None:
                 recs.append(exercise_record(ex, expected[ex.slug], None, note=m.notes.get(ex.slug, ""), status="no file"))
@@ -185,7 +249,7 @@ def grade_in_process(sub: Submission, exercises: list[Exercise], expected: dict[
                 from mi_exercise.sandbox import probe
                 prefix = probe().prefix(readable=[m.root], hidden=[*hide, sub.source])
             # never the reference cache: a submission (unsandboxed, as this user) could have written it
-            result = run_check(ex, path, device=device, sandbox=prefix, reference_cache=False)
+            result = run_check(graded_ex, path, device=device, sandbox=prefix, reference_cache=False)
             recs.append(exercise_record(ex, expected[ex.slug], result.to_dict(), note=m.notes.get(ex.slug, "")))
         rec = submission_record(sub, recs, seconds=time.monotonic() - start)
         rec["sandboxed"] = bool(sandbox)
@@ -198,25 +262,41 @@ def child_timeout(exercises: list[Exercise]) -> float:
     return sum(ex.limits.check_seconds * 1.5 + 90 for ex in exercises) + 60
 
 
+def job_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    from mi_exercise import paths
+    env["MI_EXERCISE_CONTENT"] = str(paths.content_root())
+    return env
+
+
 def grade_in_subprocess(sub: Submission, exercises: list[Exercise], expected: dict[str, list[str]], *,
-                        device: str, sandbox: bool, hide: list[Path], scratch: Path) -> dict:
+                        device: str, sandbox: bool, hide: list[Path], scratch: Path, threads: int | None = None,
+                        server=None) -> dict:
+    """Grade one submission in a process of its own: a fork of `server` (jobserver.JobServer)
+    when there is one and it works, else a cold `python -m mi_exercise.instructor.grade_one`."""
     job = scratch / f"{sub.id}.job.json"
     out = scratch / f"{sub.id}.result.json"
     job.write_text(json.dumps({
         "submission": {"id": sub.id, "source": str(sub.source), "kind": sub.kind},
         "exercises": [ex.slug for ex in exercises], "expected": expected, "device": device,
-        "sandbox": sandbox, "hide": [str(h) for h in hide], "out": str(out),
+        "sandbox": sandbox, "hide": [str(h) for h in hide], "out": str(out), "threads": threads,
     }))
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    from mi_exercise import paths
-    env["MI_EXERCISE_CONTENT"] = str(paths.content_root())
     start = time.monotonic()
     limit = child_timeout(exercises)
     try:
-        from mi_exercise.runner.containment import run_job  # nothing the job started outlives it
+        proc = None
+        if server is not None:
+            from mi_exercise.instructor.jobserver import JobServerGone
 
-        proc = run_job([sys.executable, "-m", "mi_exercise.instructor.grade_one", str(job)], env=env,
-                       stdin=subprocess.DEVNULL, timeout=limit)
+            try:
+                proc = server.run("mi_exercise.instructor.grade_one", [str(job)], timeout=limit)
+            except JobServerGone:  # its jobs are dead by now: whatever one wrote is discarded
+                out.unlink(missing_ok=True)
+        if proc is None:
+            from mi_exercise.runner.containment import run_job  # nothing the job started outlives it
+
+            proc = run_job([sys.executable, "-m", "mi_exercise.instructor.grade_one", str(job)], env=job_env(),
+                           stdin=subprocess.DEVNULL, timeout=limit)
     except subprocess.TimeoutExpired:
         return error_record(sub, exercises, expected, f"grading this submission took longer than {limit:.0f}s and was stopped",
                             time.monotonic() - start)
@@ -250,29 +330,42 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
     graded_for = {s.id: held_exercises(s, catalog, exercises) if held_only else list(exercises) for s in subs}
     used = {ex.slug for exs in graded_for.values() for ex in exs}
     exercises = [ex for ex in exercises if ex.slug in used] or list(exercises)
-    expected = {ex.slug: expected_tests(ex) for ex in exercises}
-    bad_keys = [str(p) for ex in exercises for p in unknown_test_keys(ex, expected[ex.slug])]
-    if bad_keys:  # the scores would silently use the default points / visibility
-        raise GradeError("exercise.toml names tests the grader does not have; fix it before grading:\n  "
-                         + "\n  ".join(bad_keys))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    hide = [out_dir.resolve(), *(s.source for s in all_subs)]
+    threads = job_threads(jobs)
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="mi-grade-jobs-") as scratch:
-        def one(sub: Submission) -> dict:
-            try:
-                rec = grade_in_subprocess(sub, graded_for[sub.id], expected, device=device, sandbox=sandbox,
-                                          hide=hide, scratch=Path(scratch))
-            except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                rec = error_record(sub, graded_for[sub.id], expected, f"{type(exc).__name__}: {exc}")
-            formats.write_submission(out_dir, rec)
-            if progress:
-                progress(rec)
-            return rec
+        server = None
+        if subs:
+            from mi_exercise.instructor import jobserver
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(one, subs))
+            if jobserver.available():  # first: its imports overlap the collection below
+                server = jobserver.JobServer(sorted({n for ex in exercises for n in ex.needs}), job_env(), Path(scratch),
+                                             sandbox=sandbox)
+        try:
+            expected = collect_expected(catalog, exercises, server, Path(scratch))
+            bad_keys = [str(p) for ex in exercises for p in unknown_test_keys(ex, expected[ex.slug])]
+            if bad_keys:  # the scores would silently use the default points / visibility
+                raise GradeError("exercise.toml names tests the grader does not have; fix it before grading:\n  "
+                                 + "\n  ".join(bad_keys))
+            out_dir = Path(out_dir)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            hide = [out_dir.resolve(), *(s.source for s in all_subs)]
+
+            def one(sub: Submission) -> dict:
+                try:
+                    rec = grade_in_subprocess(sub, graded_for[sub.id], expected, device=device, sandbox=sandbox,
+                                              hide=hide, scratch=Path(scratch), threads=threads, server=server)
+                except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                    rec = error_record(sub, graded_for[sub.id], expected, f"{type(exc).__name__}: {exc}")
+                formats.write_submission(out_dir, rec)
+                if progress:
+                    progress(rec)
+                return rec
+
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                results = list(pool.map(one, subs))
+        finally:
+            if server is not None:
+                server.close()
     summary = summarize(results, exercises, expected, shards=[{"index": k, "count": n,
                         "submissions": [s.id for s in subs]}], submissions_total=len(all_subs))
     summary["sandboxed"] = bool(sandbox)

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
     exercises = [catalog.get(slug) for slug in job["exercises"]]
     try:
         rec = grade_in_process(sub, exercises, job["expected"], device=job["device"], sandbox=job["sandbox"],
-                               hide=[Path(h) for h in job["hide"]])
+                               hide=[Path(h) for h in job["hide"]], threads=job.get("threads"))
     except Exception as exc:  # noqa: BLE001 - reported as this submission's error result
         rec = error_record(sub, exercises, job["expected"], f"grading failed: {type(exc).__name__}: {exc}")
     contained.kill_strays()  # whatever the submission started is dead before its result is written

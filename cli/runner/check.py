@@ -96,7 +96,8 @@ def forget_graders(files) -> None:
     import sys
 
     wanted = {os.path.realpath(str(f)) for f in files}
-    names = {os.path.basename(f) for f in wanted}  # realpath of every loaded module costs 0.4 s with TransformerLens
+    # the file name first: a realpath of each of torch's ~1500 modules cost ~0.1 s per call
+    names = {os.path.basename(str(f)) for f in files} | {os.path.basename(w) for w in wanted}
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if path and os.path.basename(path) in names and os.path.realpath(path) in wanted:

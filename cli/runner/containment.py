@@ -152,6 +152,32 @@ _LIVE_JOBS: set[int] = set()
 _jobs_containment: Containment | None = None
 
 
+def _jobs() -> Containment:
+    global _jobs_containment
+    with _JOBS_LOCK:
+        if _jobs_containment is None:
+            _jobs_containment = Containment()
+        return _jobs_containment
+
+
+def start_job(cmd: list[str], **popen) -> subprocess.Popen:
+    """Start a long-lived job of a batch (`grade`'s job server, which forks the per-submission
+    jobs): this process becomes a subreaper, and other jobs' sweeps spare it and what is below it
+    until `end_job`."""
+    _jobs()
+    with _JOBS_LOCK:
+        proc = subprocess.Popen(cmd, start_new_session=True, **popen)
+        _LIVE_JOBS.add(proc.pid)
+    return proc
+
+
+def end_job(proc: subprocess.Popen) -> None:
+    """After `proc` (from start_job) ended: kill whatever it left behind (a job server's jobs)."""
+    with _JOBS_LOCK:
+        _LIVE_JOBS.discard(proc.pid)
+    _jobs().kill_strays()
+
+
 def run_job(cmd: list[str], *, timeout: float, **popen) -> subprocess.CompletedProcess:
     """subprocess.run(cmd, capture_output=True, text=True, timeout=...) for one job of a batch
     (`grade`'s per-submission jobs, from several threads): this process becomes a subreaper at
@@ -160,11 +186,7 @@ def run_job(cmd: list[str], *, timeout: float, **popen) -> subprocess.CompletedP
     output goes to files, not pipes, so a straggler holding them open cannot make us wait."""
     import tempfile
 
-    global _jobs_containment
-    with _JOBS_LOCK:
-        if _jobs_containment is None:
-            _jobs_containment = Containment()
-        containment = _jobs_containment
+    containment = _jobs()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         with _JOBS_LOCK:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True, **popen)
