@@ -7,8 +7,9 @@ bench/results/grade_throughput.json.
     python bench/grade_throughput.py [--submissions 8] [--jobs 1 2] [--repeat 1]
 
 Each run also records the CPU seconds of the grade command and everything it started, the CPU
-seconds other processes used meanwhile (/proc/stat) and the load average before and after it (the
-machine may be shared: a busy one cannot give --jobs 2 two cores). With --repeat R the --jobs values are run R times, interleaved, and `ratio` compares the
+seconds other processes used meanwhile and the seconds the hypervisor stole (/proc/stat), and the
+load average before and after it (the machine may be shared: a busy one cannot give --jobs 2 two
+cores). With --repeat R the --jobs values are run R times, interleaved, and `ratio` compares the
 medians.
 """
 
@@ -54,16 +55,18 @@ def build_class(root: Path, n: int, chapter: str = "foundations") -> list[Path]:
     return subs
 
 
-def busy_seconds() -> float:
-    """CPU seconds every core of the machine has been busy since boot (/proc/stat), for the
-    share of a run that went to other users' processes; 0.0 where there is no /proc/stat."""
+def cpu_counters() -> tuple[float, float]:
+    """(CPU seconds every core of this machine has been busy since boot, seconds stolen by the
+    hypervisor), from /proc/stat: for the share of a run that went to other processes, and to
+    other virtual machines. (0.0, 0.0) where there is no /proc/stat."""
     try:
         with open("/proc/stat") as fh:
             fields = [int(x) for x in fh.readline().split()[1:]]
     except (OSError, ValueError):
-        return 0.0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = sum(fields[:3]) + sum(fields[5:7])  # user nice system, irq softirq
+    return busy / tick, (fields[7] if len(fields) > 7 else 0) / tick
 
 
 def main() -> None:
@@ -83,13 +86,14 @@ def main() -> None:
                 env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
                 load_before = os.getloadavg()
                 cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                busy_before = busy_seconds()
+                busy_before, steal_before = cpu_counters()
                 start = time.monotonic()
                 proc = subprocess.run([sys.executable, "-m", "mi_exercise", "grade", *map(str, subs), "--out", str(out),
                                        "--jobs", str(jobs), "--exercises", slugs], env=env, capture_output=True, text=True)
                 seconds = time.monotonic() - start
                 cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                busy = busy_seconds() - busy_before
+                busy_after, steal_after = cpu_counters()
+                busy, steal = busy_after - busy_before, steal_after - steal_before
                 if proc.returncode not in (0, 1):
                     sys.exit(f"grade failed ({proc.returncode}):\n{proc.stderr}")
                 summary = json.loads((out / "summary.json").read_text())
@@ -98,13 +102,14 @@ def main() -> None:
                              "submissions_per_minute": round(60 * summary["submissions"] / seconds, 2),
                              "cpu_seconds": round(cpu, 2),
                              "others_cpu_seconds": round(max(0.0, busy - cpu), 2) if busy else None,
+                             "stolen_seconds": round(steal, 2),
                              "loadavg_before": [round(x, 2) for x in load_before],
                              "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                              "errors": summary["errors"],
                              "scores": sorted(l["score"] for l in summary["learners"])})
                 print(f"--jobs {jobs}: {summary['submissions']} submissions in {seconds:.1f}s = "
                       f"{runs[-1]['submissions_per_minute']:.1f}/min ({cpu:.1f} CPU s; others {runs[-1]['others_cpu_seconds']} CPU s,"
-                      f" load {load_before[0]:.2f})")
+                      f" stolen {steal:.2f} s, load {load_before[0]:.2f})")
     medians = {j: statistics.median(r["seconds"] for r in runs if r["jobs"] == j) for j in args.jobs}
     same_scores = len({tuple(r["scores"]) for r in runs}) == 1
     result = {"benchmark": "grade_throughput", "chapter": "foundations", "exercises": slugs.split(","),
