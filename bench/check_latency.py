@@ -3,7 +3,8 @@
 For each exercise's reference solution, in one fresh workspace that holds all of them:
 - cold: `mi-exercise check SLUG --no-server`, which is exactly the check a learner's first one is
   (median of --cold-runs), against the import floor of what the exercise needs
-  (`python -c "import torch, einops"`, plus TransformerLens where the exercise needs it);
+  (`python -c "import torch, einops"`, plus TransformerLens where the check imports it: found
+  from one more cold check under `-X importtime`);
 - warm: the median of --warm-runs `mi-exercise check SLUG --json` through the workspace's server,
   and the seconds its tests took (the grader and the learner's code) from that JSON, and of
   those the seconds spent in calls to the learner's code: the rest is the grader's, the
@@ -65,6 +66,17 @@ def tests_seconds(proc: subprocess.CompletedProcess) -> tuple[float, float, bool
             bool(result["passed"]))
 
 
+def pulls_transformer_lens(ex, ws_dir: Path) -> bool:
+    """Whether the check's processes import TransformerLens (the exercise needs it, or its
+    grader or reference bring it in, at their top or inside a function: the GPT-2 chapter's
+    references do): one cold check under `python -X importtime`, whose time is not kept."""
+    if "transformer_lens" in ex.needs:
+        return True
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "mi_exercise", "check", ex.slug, "--no-server"],
+                         cwd=ws_dir, env=env(False), capture_output=True, text=True)
+    return "| transformer_lens" in out.stderr or "|   transformer_lens" in out.stderr or " transformer_lens\n" in out.stderr
+
+
 def wait_for_server(ws: Path, seconds: float = 300) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -105,7 +117,7 @@ def main() -> None:
             raise SystemExit("the check server did not start: " + (ws.state_dir / "server.log").read_text()[-2000:])
         server_ready_s = time.perf_counter() - started
         for ex in exercises:
-            needs_tl = "transformer_lens" in ex.needs
+            needs_tl = pulls_transformer_lens(ex, ws_dir)
             cold = [timed(cli("check", ex.slug, "--no-server"), cwd=ws_dir)[0] for _ in range(args.cold_runs)]
             warm, tests, learner = [], [], []
             timed(cli("check", ex.slug, "--json"), cwd=ws_dir, server=True)  # the server's first look at it
