@@ -338,8 +338,8 @@ def grade_class(sources: list[Path], out_dir: Path, catalog: Catalog, exercises:
             from mi_exercise.instructor import jobserver
 
             if jobserver.available():  # first: its imports overlap the collection below
-                server = jobserver.JobServer(sorted({n for ex in exercises for n in ex.needs}), job_env(), Path(scratch),
-                                             sandbox=sandbox)
+                needs = sorted({n for ex in exercises for n in ex.needs})
+                server = jobserver.JobServer(needs, job_env(), Path(scratch), sandbox=sandbox)
         try:
             expected = collect_expected(catalog, exercises, server, Path(scratch))
             bad_keys = [str(p) for ex in exercises for p in unknown_test_keys(ex, expected[ex.slug])]

@@ -8,19 +8,20 @@ once; each job is a fork of it that runs `grade_one.main` exactly as the cold pr
 The worker is unchanged: still started cold, sandboxed, per exercise, from the job.
 
 Started as `python -m mi_exercise.instructor.jobserver [--sandbox] [MODULE ...]` (modules to
-import besides the runner's: the exercises' `needs`; --sandbox: the jobs sandbox their workers, so
-the sandbox's command line is worked out once here), with pipes for stdin and stdout. Requests are JSON lines
-on stdin: {"id", "main", "argv", "stdout", "stderr", "timeout"}, a job that runs as
-`python -m MAIN ARGV...` would (grade_one for a submission, collect for the graders' test names);
-for each ended job one line on stdout: {"id", "status" (a wait status), "timed_out"}. EOF on
-stdin (the parent is gone) kills every job and ends the server.
+import besides the runner's: the exercises' `needs`; --sandbox: the jobs sandbox their workers,
+so the sandbox's command line is worked out once here), with pipes for stdin and stdout.
+Requests are JSON lines on stdin: {"id", "main", "argv", "stdout", "stderr", "timeout"}, a job
+that runs as `python -m MAIN ARGV...` would (grade_one for a submission, collect for the graders'
+test names); for each ended job one line on stdout: {"id", "status" (a wait status),
+"timed_out"}. EOF on stdin (the parent is gone) kills every job and ends the server.
 
-Nothing runs in the server after its imports except forks: no pytest session, no torch op (so
-no OpenMP pool exists to be broken by a fork), no grader, no learner code; every job starts from
-the same state. A job starts its own session, writes its output to its own files and closes
-every other descriptor. The server is a child subreaper: whatever a job leaves behind when it
-dies or is killed at its timeout (with its process group) is killed, sparing the live jobs,
-before the job's end is reported, so before the parent writes its result.
+The server itself only imports (and works out the sandbox's command line) and forks: no pytest
+session, no torch op (so no OpenMP pool exists to be broken by a fork), no grader, no learner
+code, nothing of any submission; every job starts from the same state. A job starts its own
+session, writes its output to its own files and closes every other descriptor. The server is a
+child subreaper: whatever a job leaves behind when it dies or is killed at its timeout (with its
+process group) is killed, sparing the live jobs, before the job's end is reported, so before the
+parent writes its result.
 """
 
 from __future__ import annotations
@@ -45,15 +46,17 @@ REPLY_MARGIN = 60.0  # past a job's own timeout, how long the parent waits for t
 # plugins are added in serve); the exercises' `needs` come on the command line.
 PRELOAD = (
     "torch", "pytest", "pytest_timeout", "numpy", "einops",
-    "mi_exercise.instructor.grade_one", "mi_exercise.instructor.collect", "mi_exercise.instructor.batch", "mi_exercise.instructor.submissions",
-    "mi_exercise.catalog.loader", "mi_exercise.runner.check", "mi_exercise.runner.plugin",
-    "mi_exercise.runner.warm", "mi_exercise.grading", "mi_exercise.feedback.source_rules", "mi_exercise.sandbox",
+    "mi_exercise.instructor.grade_one", "mi_exercise.instructor.collect", "mi_exercise.instructor.batch",
+    "mi_exercise.instructor.submissions", "mi_exercise.catalog.loader", "mi_exercise.runner.check",
+    "mi_exercise.runner.plugin", "mi_exercise.runner.warm", "mi_exercise.grading",
+    "mi_exercise.feedback.source_rules", "mi_exercise.sandbox",
 )
 
 
 # Imported after the first requests (the collection) have started: only the jobs use them.
 LATE = (
-    "torch.fx.experimental.symbolic_shapes",  # torch imports it, and sympy (~0.5 s), at a grader's first backward(gradient)
+    # torch imports it, and sympy (~0.5 s of CPU), at a grader's first backward(gradient)
+    "torch.fx.experimental.symbolic_shapes",
 )
 
 
@@ -70,9 +73,10 @@ def _child(request: dict) -> None:
     code = 70
     try:
         os.setsid()
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as in a normal Python process
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a normal Python process
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         devnull = os.open(os.devnull, os.O_RDONLY)
         out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
