@@ -53,3 +53,21 @@ def user_dir(kind: str) -> Path:
     env, default = {"cache": ("XDG_CACHE_HOME", ".cache"), "data": ("XDG_DATA_HOME", ".local/share")}[kind]
     base = os.environ.get(env) or str(Path.home() / default)
     return Path(base).resolve() / "mi-exercise"
+
+
+def stamp_tree(digest, top: Path, skip_dirs=("__pycache__",), skip_suffixes=(".pyc",)) -> None:
+    """Feed `digest` each file under `top` as (path relative to it, size, mtime), in a stable
+    order: what changes when a file is edited, added or removed, without reading any of them
+    (the reference cache's key, the check server's staleness)."""
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d not in skip_dirs and not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(tuple(skip_suffixes)):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            digest.update(f"{os.path.relpath(path, top)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+

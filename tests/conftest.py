@@ -63,6 +63,17 @@ def content(tmp_path) -> Path:
     return copy_content(tmp_path / "content", ["tensor-basics"])
 
 
+def alive(pid: int | None) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def mutant_text(grader_dir: Path, name: str) -> str:
     """A mutant as a learner would submit it: the solution followed by the mutant's override."""
     from mi_exercise.validate import compose

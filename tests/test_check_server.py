@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SOLUTIONS, run_cli
+from tests.conftest import SOLUTIONS, alive, run_cli
 from tests.test_sandbox import needs_sandbox
 
 LEARNER = Path("00-foundations") / "tensor_basics.py"
@@ -43,16 +43,6 @@ def server_pid(ws: Path) -> int | None:
         return json.loads((ws / ".mi-exercise" / "server.json").read_text())["pid"]
     except (OSError, ValueError, KeyError):
         return None
-
-
-def alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def wait_until(predicate, seconds: float = 60.0) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mi_exercise.instructor import jobserver
+from tests.conftest import alive
 
 pytestmark = pytest.mark.skipif(not jobserver.available(), reason="forked jobs need Linux pidfds")
 
@@ -42,14 +43,6 @@ def main(argv):
     print("to stderr", file=sys.stderr)
     return 3
 '''
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture

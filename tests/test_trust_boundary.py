@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_content, solution_text
+from tests.conftest import alive, copy_content, solution_text
 
 LEARNER = Path("00-foundations") / "tensor_basics.py"
 SOLUTION = solution_text("foundations", "tensor-basics")
@@ -268,14 +268,6 @@ def escaper(space: Space, target: Path) -> str:
         while not os.path.exists({str(pidfile)!r}):
             time.sleep(0.01)
 ''')
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def assert_daemon_is_gone(space: Space, target: Path, before: str | None) -> None:

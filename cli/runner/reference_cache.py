@@ -167,17 +167,7 @@ def environment_digest() -> str:
         except metadata.PackageNotFoundError:
             versions.append((name, None))
     h.update(json.dumps(versions, default=str).encode())
-    skip = {"__pycache__", "_content"}
-    for dirpath, dirnames, filenames in os.walk(paths.PACKAGE_DIR):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip and not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(".pyc"):
-                continue
-            try:
-                st = os.stat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            h.update(f"{os.path.relpath(os.path.join(dirpath, name), paths.PACKAGE_DIR)}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    paths.stamp_tree(h, paths.PACKAGE_DIR, skip_dirs=("__pycache__", "_content"))
     return h.hexdigest()
 
 

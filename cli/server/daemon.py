@@ -101,16 +101,8 @@ def fingerprint() -> str:
                           paths.site_assets_dir(root)) if not d.resolve().is_relative_to(roots[0])]
     digest = hashlib.sha256()
     for top in roots:
-        for folder, dirs, files in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
-            for name in sorted(files):
-                if name.endswith((".pyc", ".tmp")):
-                    continue
-                try:
-                    st = os.stat(os.path.join(folder, name))
-                except OSError:
-                    continue
-                digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        digest.update(f"{top}\n".encode())
+        paths.stamp_tree(digest, top, skip_suffixes=(".pyc", ".tmp"))
     for module in ("torch", "transformer_lens", "pytest", "einops", "click", "rich"):
         mod = sys.modules.get(module)
         for f in (getattr(mod, "__file__", None), getattr(sys.modules.get(module + ".version"), "__file__", None)):
